@@ -1,0 +1,195 @@
+"""Base classes that plugins subclass and hand to the core through the hooks in `hookspecs`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, ContextManager
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from featherbox.config.project import AdapterSpec, Project
+
+
+class NotImplementedSource(Exception):
+    """Raised when a project uses a type whose plugin is installed but does not implement it yet."""
+
+
+@dataclass
+class Detection:
+    """What an adapter found new at its source since the state recorded by the last successful load."""
+
+    changed: bool
+    reason: str = ""
+    payload: Any = None
+
+
+@dataclass
+class LoadResult:
+    """What an adapter load wrote: rows per output table, and the state to record with it."""
+
+    rows: dict[str, int]
+    state: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+class AdapterType(ABC):
+    """One `type:` of adapter file. The engine creates one instance per adapter file."""
+
+    type_name: ClassVar[str]
+    config_schema: ClassVar[dict]
+    description: ClassVar[str] = ""
+    implemented: ClassVar[bool] = True
+
+    def __init__(self, spec: AdapterSpec, project: Project):
+        self.spec = spec
+        self.project = project
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @abstractmethod
+    def output_tables(self) -> list[str]:
+        """Qualified names (`schema.table`) of the lake tables this adapter writes."""
+
+    def data_config(self) -> dict:
+        """The part of the adapter file that changes what is loaded (fingerprinted by the planner)."""
+        return {k: v for k, v in self.spec.raw.items() if k != "description"}
+
+    def duckdb_extensions(self) -> list[str]:
+        """DuckDB extensions `load` needs."""
+        return []
+
+    def detect(self, con: duckdb.DuckDBPyConnection, previous: dict | None) -> Detection:
+        """Report whether the source has data the last load (`previous` state) did not take.
+
+        The default says nothing changed once a load succeeded; sources with an incremental
+        strategy override it.
+        """
+        return Detection(changed=previous is None, reason="never loaded" if previous is None else "")
+
+    @abstractmethod
+    def load(self, ctx: LoadContext) -> LoadResult:
+        """Write this adapter's tables through `ctx.con`, inside the transaction the engine opened."""
+
+    def on_delete(self) -> None:
+        """Release what the source holds for this adapter (replication slots, ...) when it is deleted."""
+
+
+@dataclass
+class LoadContext:
+    """What an adapter load gets from the engine."""
+
+    con: duckdb.DuckDBPyConnection
+    previous: dict | None
+    detection: Detection
+    full_refresh: bool
+    run_id: str
+    log: Any
+
+
+class IncrementalStrategy(ABC):
+    """Decides which part of a source is new. `kind` is `files` or `tables`."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    description: ClassVar[str] = ""
+
+
+class MetadataBackend(ABC):
+    """Where the DuckLake catalog and FeatherBox's run history live (`database:` in project.yml)."""
+
+    type_name: ClassVar[str]
+    config_schema: ClassVar[dict]
+    description: ClassVar[str] = ""
+    implemented: ClassVar[bool] = True
+    #: DB-API paramstyle of `connect()`: "qmark" (?) or "format" (%s)
+    paramstyle: ClassVar[str] = "qmark"
+
+    def __init__(self, config: dict, root: Path):
+        self.config = config
+        self.root = root
+
+    @abstractmethod
+    def ducklake_catalog(self) -> str:
+        """The DuckLake catalog part of `ATTACH 'ducklake:<this>'`."""
+
+    def duckdb_extensions(self) -> list[str]:
+        return []
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """A new DB-API connection to the database that holds FeatherBox's own tables."""
+
+    @abstractmethod
+    def run_lock(self) -> RunLock:
+        """The lock that lets one `fbox run` at a time work on this project."""
+
+    def describe(self) -> str:
+        """A one-line description without secrets."""
+        return self.type_name
+
+
+class RunLock(ABC):
+    """A project-wide lock; `acquire` returns False when `timeout` passed and someone else holds it."""
+
+    @abstractmethod
+    def acquire(self, timeout: float) -> bool: ...
+
+    @abstractmethod
+    def release(self) -> None: ...
+
+    @abstractmethod
+    def holder(self) -> str:
+        """Who holds the lock now (host, pid, since), for the refusal message."""
+
+
+class StorageBackend(ABC):
+    """Where DuckLake writes data files (`storage:` in project.yml)."""
+
+    type_name: ClassVar[str]
+    config_schema: ClassVar[dict]
+    description: ClassVar[str] = ""
+    implemented: ClassVar[bool] = True
+
+    def __init__(self, config: dict, root: Path):
+        self.config = config
+        self.root = root
+
+    @abstractmethod
+    def data_path(self) -> str:
+        """The DuckLake `DATA_PATH`."""
+
+    def duckdb_extensions(self) -> list[str]:
+        return []
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Make `data_path()` reachable from `con` (secrets, registered filesystems)."""
+
+
+def placeholder_adapter(type_name: str, distribution: str) -> type[AdapterType]:
+    """An adapter class for a source a plugin announces but does not implement yet."""
+
+    def _refuse(self, *args, **kwargs):
+        raise NotImplementedSource(
+            f"type: {type_name} is provided by {distribution}, which does not implement it yet"
+        )
+
+    return type(
+        f"Placeholder{type_name.title()}Adapter",
+        (AdapterType,),
+        {
+            "type_name": type_name,
+            "config_schema": {"type": "object"},
+            "description": f"{type_name} source (not implemented yet)",
+            "implemented": False,
+            "output_tables": _refuse,
+            "load": _refuse,
+        },
+    )
+
+
+RunLockContext = ContextManager[None]

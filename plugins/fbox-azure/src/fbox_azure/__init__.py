@@ -1,0 +1,1 @@
+"""FeatherBox Azure plugin."""

@@ -1,0 +1,9 @@
+"""Entry point of fbox-azure. The Azure source is announced but not implemented yet."""
+
+from featherbox.extension import placeholder_adapter
+from featherbox.hookspecs import hookimpl
+
+
+@hookimpl
+def fbox_adapter_types():
+    return [placeholder_adapter("azure", "fbox-azure")]

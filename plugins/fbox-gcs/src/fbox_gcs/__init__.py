@@ -1,0 +1,1 @@
+"""FeatherBox GCS plugin."""

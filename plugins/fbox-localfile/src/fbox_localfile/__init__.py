@@ -1,0 +1,1 @@
+"""FeatherBox localfile plugin."""

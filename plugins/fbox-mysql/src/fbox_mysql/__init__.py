@@ -1,0 +1,1 @@
+"""FeatherBox MySQL plugin."""

@@ -1,0 +1,1 @@
+"""FeatherBox PostgreSQL plugin."""

@@ -1,0 +1,1 @@
+"""FeatherBox S3 plugin."""

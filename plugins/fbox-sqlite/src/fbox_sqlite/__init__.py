@@ -1,0 +1,1 @@
+"""FeatherBox sqlite plugin."""
