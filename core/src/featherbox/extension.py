@@ -120,6 +120,10 @@ class MetadataBackend(ABC):
     def duckdb_extensions(self) -> list[str]:
         return []
 
+    def ducklake_options(self) -> dict[str, str]:
+        """Extra `ATTACH` options (`META_*` settings of the catalog connection)."""
+        return {}
+
     @abstractmethod
     def connect(self) -> Any:
         """A new DB-API connection to the database that holds FeatherBox's own tables."""

@@ -1,0 +1,3 @@
+from featherbox.cli.app import main
+
+main()

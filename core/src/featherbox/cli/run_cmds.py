@@ -1,0 +1,194 @@
+"""`fbox run`, `plan`, `status`, `logs`, `migrate`."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from featherbox.cli.output import echo, emit_json, table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("plan")(plan)
+    app.command("status")(status)
+    app.command("logs")(logs)
+    app.command("migrate")(migrate)
+
+
+def run(
+    select: Optional[List[str]] = typer.Option(None, "--select", "-s", help="NAME, +NAME (with upstream), NAME+ (with downstream); repeatable."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild every selected node from scratch."),
+    threads: int = typer.Option(4, "--threads", "-t", min=1, help="Nodes run in parallel."),
+    wait: float = typer.Option(0, "--wait", help="Seconds to wait for another run's lock before refusing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Plan what changed and do only that work."""
+    from featherbox.cli.app import workspace
+    from featherbox.workspace import Workspace
+
+    ws: Workspace = workspace()
+    forced = True if full_refresh else False
+
+    def on_plan(p):
+        if not as_json:
+            if p.empty:
+                echo("Nothing to do: every node is up to date.")
+            else:
+                echo(f"Running {len(p.actions)} action{'s' if len(p.actions) != 1 else ''}:")
+
+    def on_event(kind, action, outcome):
+        if as_json or kind == "started" or kind == "log":
+            return
+        if kind == "skipped":
+            echo(f"  - {action.node}: skipped ({outcome.message})")
+            return
+        if outcome.status == "completed":
+            rows = f"{outcome.rows} rows, " if action.action != "destroy" else ""
+            echo(f"  ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})")
+        else:
+            echo(f"  ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}", err=False)
+
+    plan_, result = ws.run(select or [], forced, threads, wait, on_plan, on_event, command="run")
+    if as_json:
+        emit_json({
+            "run_id": result.run_id,
+            "ok": result.ok,
+            "actions": [
+                {**a.as_dict(), **vars(result.outcomes[a.node])} for a in plan_.actions if a.node in result.outcomes
+            ],
+        })
+    elif not plan_.empty:
+        counts = result.counts()
+        summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+        echo(f"Run {result.run_id}: {summary}.")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def plan(
+    select: Optional[List[str]] = typer.Option(None, "--select", "-s", help="Limit to these nodes (same syntax as run)."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Plan a full rebuild of every selected node."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Show what `fbox run` would do and why; changes nothing."""
+    from featherbox.cli.app import workspace
+
+    ws = workspace()
+    con = ws.open_lake()
+    try:
+        p, _ = ws.plan(con, select or [], full_refresh)
+    finally:
+        con.close()
+    if as_json:
+        emit_json({"actions": [a.as_dict() for a in p.actions]})
+        return
+    if p.empty:
+        echo("Nothing to do: every node is up to date.")
+        return
+    table(["action", "node", "pipeline", "reason"], [[a.action, a.node, a.pipeline, a.reason] for a in p.actions])
+
+
+def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Every node: last build, rows, age against max_age, and what is pending."""
+    from datetime import datetime, timezone
+
+    from featherbox.cli.app import workspace
+    from featherbox.config.durations import format_duration
+
+    ws = workspace()
+    con = ws.open_lake()
+    try:
+        p, versions = ws.plan(con)
+    finally:
+        con.close()
+    pending = p.by_node()
+    history = ws.history()
+    try:
+        last = {
+            row[0]: row[1:]
+            for row in history.execute(
+                "SELECT a.node, a.status, a.finished_at, a.error FROM fbox_actions a JOIN fbox_deployments d ON d.id = a.deployment_id "
+                "ORDER BY d.started_at"
+            )
+        }
+    finally:
+        history.close()
+    now = datetime.now(timezone.utc)
+    rows = []
+    for node in sorted(set(ws.graph.nodes) | set(versions)):
+        version = versions.get(node)
+        attrs = ws.graph.nodes[node] if node in ws.graph else {}
+        max_age = attrs.get("spec").max_age if attrs.get("kind") == "model" else None
+        age = now - version.built_at if version and version.built_at else None
+        rows.append({
+            "node": node,
+            "kind": attrs.get("kind") or (version.kind if version else ""),
+            "built_at": version.built_at.isoformat(timespec="seconds") if version and version.built_at else None,
+            "rows": version.total_rows if version else None,
+            "age": format_duration(age) if age else None,
+            "max_age": format_duration(max_age) if max_age else None,
+            "last_result": last.get(node, (None,))[0],
+            "pending": pending[node].reason if node in pending else None,
+        })
+    if as_json:
+        emit_json({"nodes": rows})
+        return
+    table(
+        ["node", "kind", "last result", "rows", "age", "max_age", "pending"],
+        [[r["node"], r["kind"], r["last_result"] or "-", r["rows"], r["age"] or "-", r["max_age"] or "-", r["pending"] or "-"] for r in rows],
+    )
+
+
+def logs(run_id: Optional[str] = typer.Argument(None, help="A run id (default: the latest run)."),
+         as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Show the log of a run."""
+    from featherbox.cli.app import workspace
+    from featherbox.errors import FeatherBoxError
+
+    history = workspace().history()
+    try:
+        if run_id is None:
+            latest = history.execute("SELECT id FROM fbox_deployments ORDER BY started_at DESC LIMIT 1")
+            if not latest:
+                raise FeatherBoxError("no runs yet: `fbox run` records its log here")
+            run_id = latest[0][0]
+        runs = history.execute("SELECT id, started_at, finished_at, status, summary FROM fbox_deployments WHERE id = ?", (run_id,))
+        if not runs:
+            known = [r[0] for r in history.execute("SELECT id FROM fbox_deployments ORDER BY started_at DESC LIMIT 5")]
+            raise FeatherBoxError(f"no run {run_id!r}; recent runs: {', '.join(known) or 'none'}")
+        lines = history.execute(
+            "SELECT logged_at, level, node, message FROM fbox_deployment_logs WHERE deployment_id = ? ORDER BY seq", (run_id,)
+        )
+    finally:
+        history.close()
+    rid, started, finished, status_, summary = runs[0]
+    if as_json:
+        emit_json({"run_id": rid, "started_at": started, "finished_at": finished, "status": status_,
+                   "log": [dict(zip(["at", "level", "node", "message"], line)) for line in lines]})
+        return
+    echo(f"Run {rid}: {status_} (started {started}, finished {finished or '-'})")
+    for at, level, node, message in lines:
+        echo(f"{at} {level.upper():5} {message}")
+
+
+def migrate() -> None:
+    """Bring FeatherBox's state tables to the current schema version."""
+    from featherbox.cli.app import workspace
+    from featherbox.state.history import SCHEMA_VERSION
+
+    from featherbox.state.history import History
+
+    ws = workspace()
+    history = History(ws.backends.database)
+    try:
+        applied = history.migrate()
+    finally:
+        history.close()
+    con = ws.open_lake()
+    con.close()
+    if applied:
+        echo(f"Migrated the state schema to version {SCHEMA_VERSION} (applied {', '.join(map(str, applied))}).")
+    else:
+        echo(f"The state schema is up to date (version {SCHEMA_VERSION}).")

@@ -1,0 +1,121 @@
+"""Decide which nodes run and why.
+
+A node runs iff it is new, its fingerprint changed, its source reports new data (adapters), an
+input's data version differs from the one it was built from, it is past `max_age`, or it is forced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import networkx as nx
+
+from featherbox.config.durations import format_duration
+from featherbox.extension import Detection
+from featherbox.graph.dag import ADAPTER, topological_order
+from featherbox.plan.fingerprints import adapter_fingerprint, model_fingerprint
+from featherbox.state.versions import NodeVersion
+
+CREATE, UPDATE, DESTROY = "create", "update", "destroy"
+MIGRATE, SYNC = "migrate", "sync"
+
+
+@dataclass
+class Action:
+    node: str
+    kind: str  # adapter | model
+    action: str  # create | update | destroy
+    reason: str
+    pipeline: str  # migrate | sync
+    fingerprint: str = ""
+    full_refresh: bool = False
+    detection: Detection | None = None
+    tables: list[str] = field(default_factory=list)
+    upstream: list[str] = field(default_factory=list)  # planned actions this one waits for
+
+    def as_dict(self) -> dict:
+        return {
+            "node": self.node, "kind": self.kind, "action": self.action, "reason": self.reason,
+            "pipeline": self.pipeline, "full_refresh": self.full_refresh, "tables": self.tables,
+        }
+
+
+@dataclass
+class Plan:
+    actions: list[Action]
+    fingerprints: dict[str, str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def by_node(self) -> dict[str, Action]:
+        return {a.node: a for a in self.actions}
+
+
+def make_plan(
+    graph: nx.DiGraph,
+    adapters: dict,
+    versions: dict[str, NodeVersion],
+    con,
+    selected: set[str] | None = None,
+    full_refresh: bool | set[str] = False,
+    now: datetime | None = None,
+) -> Plan:
+    now = now or datetime.now(timezone.utc)
+    planned: dict[str, Action] = {}
+    fingerprints: dict[str, str] = {}
+    for node in topological_order(graph):
+        attrs = graph.nodes[node]
+        if attrs["kind"] == ADAPTER:
+            fingerprints[node] = adapter_fingerprint(adapters[node])
+        else:
+            fingerprints[node] = model_fingerprint(attrs["spec"])
+        if selected is not None and node not in selected:
+            continue
+        forced = full_refresh is True or (isinstance(full_refresh, set) and node in full_refresh)
+        inputs = sorted(graph.predecessors(node))
+        action = _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprints[node], forced, now)
+        if action:
+            action.upstream = [u for u in graph.predecessors(node) if u in planned]
+            planned[node] = action
+    actions = list(planned.values())
+    if selected is None:
+        for node in sorted(set(versions) - set(graph.nodes)):
+            old = versions[node]
+            actions.append(Action(node, old.kind, DESTROY, f"{old.kind} removed from the project", MIGRATE, tables=old.tables))
+    return Plan(actions, fingerprints)
+
+
+def _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprint, forced, now) -> Action | None:
+    kind = attrs["kind"]
+    previous = versions.get(node)
+    tables = attrs["tables"] if kind == ADAPTER else [node]
+
+    def act(action, reason, pipeline, full=False, detection=None):
+        return Action(node, kind, action, reason, pipeline, fingerprint, full, detection, tables)
+
+    if previous is None:
+        return act(CREATE, f"new {kind}", MIGRATE, full=True)
+    if previous.fingerprint != fingerprint:
+        return act(UPDATE, "config changed" if kind == ADAPTER else "sql changed", MIGRATE, full=True)
+    if forced:
+        return act(UPDATE, "full refresh requested", SYNC, full=True)
+    if kind == ADAPTER:
+        detection = adapters[node].detect(con, previous.state)
+        if detection.changed:
+            return act(UPDATE, detection.reason or "new data", SYNC, detection=detection)
+        return None
+    changed = sorted(u for u in inputs if u in planned)
+    if changed:
+        return act(UPDATE, f"upstream {', '.join(changed)} changed", SYNC)
+    stale = sorted(
+        u for u in inputs if versions.get(u) and previous.inputs.get(u) != versions[u].data_version
+    )
+    if stale:
+        return act(UPDATE, f"upstream {', '.join(stale)} changed", SYNC)
+    max_age = attrs["spec"].max_age
+    if max_age and previous.built_at and now - previous.built_at > max_age:
+        return act(UPDATE, f"max_age {format_duration(max_age)} exceeded", SYNC)
+    return None

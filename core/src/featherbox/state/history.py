@@ -1,0 +1,193 @@
+"""Run history in the project database (through the metadata backend's DB-API connection).
+
+Nothing here decides what data is processed (that is `versions`, committed with the data);
+this is the record of plans, runs and logs, and it is migrated forward automatically.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from featherbox.extension import MetadataBackend
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE fbox_deployments (
+            id VARCHAR(64) PRIMARY KEY, started_at VARCHAR(40) NOT NULL, finished_at VARCHAR(40),
+            status VARCHAR(20) NOT NULL, command TEXT, summary TEXT, host VARCHAR(255), pid INTEGER)""",
+        """CREATE TABLE fbox_pipelines (
+            id VARCHAR(64) PRIMARY KEY, deployment_id VARCHAR(64) NOT NULL, type VARCHAR(20) NOT NULL,
+            status VARCHAR(20) NOT NULL, created_at VARCHAR(40) NOT NULL)""",
+        """CREATE TABLE fbox_actions (
+            deployment_id VARCHAR(64) NOT NULL, pipeline_id VARCHAR(64) NOT NULL, node VARCHAR(255) NOT NULL,
+            action VARCHAR(20) NOT NULL, reason TEXT, update_until VARCHAR(40), status VARCHAR(20) NOT NULL,
+            rows_written BIGINT, seconds DOUBLE PRECISION, error TEXT, sql_text TEXT,
+            started_at VARCHAR(40), finished_at VARCHAR(40), PRIMARY KEY (deployment_id, node))""",
+        """CREATE TABLE fbox_deployment_logs (
+            deployment_id VARCHAR(64) NOT NULL, seq INTEGER NOT NULL, logged_at VARCHAR(40) NOT NULL,
+            level VARCHAR(10) NOT NULL, node VARCHAR(255), message TEXT, PRIMARY KEY (deployment_id, seq))""",
+        """CREATE TABLE fbox_nodes (
+            name VARCHAR(255) PRIMARY KEY, type VARCHAR(20) NOT NULL, config TEXT, fingerprint VARCHAR(64),
+            last_modified VARCHAR(40))""",
+        """CREATE TABLE fbox_edges (
+            source VARCHAR(255) NOT NULL, target VARCHAR(255) NOT NULL, PRIMARY KEY (source, target))""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class History:
+    """A thread-safe writer of the run history tables."""
+
+    def __init__(self, backend: MetadataBackend):
+        self.backend = backend
+        self.con = backend.connect()
+        self._lock = threading.Lock()
+        self._log_seq: dict[str, int] = {}
+        self._deferred: list[tuple[str, tuple | list]] | None = None
+
+    def defer(self) -> None:
+        """Queue writes until `flush`: a write to a SQLite catalog while a DuckLake transaction is
+        open makes that transaction's commit fail with "database is locked"."""
+        self._deferred = []
+
+    def flush(self) -> None:
+        queued, self._deferred = self._deferred or [], None
+        for statement, params in queued:
+            self.execute(statement, params)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.backend.paramstyle == "format" else statement
+
+    def execute(self, statement: str, params: tuple | list = ()) -> list[tuple]:
+        with self._lock:
+            if self._deferred is not None and not statement.lstrip().upper().startswith("SELECT"):
+                self._deferred.append((statement, params))
+                return []
+            cur = self._cursor(statement, params)
+            rows = cur.fetchall() if cur.description else []
+            self.con.commit()
+            return rows
+
+    def _cursor(self, statement: str, params: tuple | list = ()):
+        if hasattr(self.con, "execute"):  # DuckDB and psycopg connections execute directly
+            return self.con.execute(self._sql(statement), params)
+        cur = self.con.cursor()
+        cur.execute(self._sql(statement), params)
+        return cur
+
+    def schema_version(self) -> int:
+        with self._lock:
+            try:
+                rows = self._cursor("SELECT version FROM fbox_schema_version").fetchall()
+                row = rows[0] if rows else None
+                return int(row[0]) if row else 0
+            except Exception:
+                try:
+                    self.con.rollback()
+                except Exception:
+                    pass
+                return 0
+
+    def migrate(self) -> list[int]:
+        """Bring the history tables to the newest schema; returns the versions applied."""
+        current = self.schema_version()
+        applied = []
+        if current == 0:
+            self.execute("CREATE TABLE IF NOT EXISTS fbox_schema_version (version INTEGER NOT NULL)")
+        for number, statements in enumerate(MIGRATIONS, start=1):
+            if number <= current:
+                continue
+            for statement in statements:
+                self.execute(statement)
+            if number == 1 and current == 0:
+                self.execute("INSERT INTO fbox_schema_version (version) VALUES (?)", (number,))
+            else:
+                self.execute("UPDATE fbox_schema_version SET version = ?", (number,))
+            applied.append(number)
+        return applied
+
+    def start_deployment(self, run_id: str, command: str, host: str, pid: int) -> None:
+        self.execute(
+            "UPDATE fbox_deployments SET status = 'killed', finished_at = ? WHERE status = 'running'", (now_iso(),)
+        )
+        self.execute(
+            "INSERT INTO fbox_deployments (id, started_at, status, command, host, pid) VALUES (?, ?, 'running', ?, ?, ?)",
+            (run_id, now_iso(), command, host, pid),
+        )
+
+    def finish_deployment(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        self.execute(
+            "UPDATE fbox_deployments SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
+            (status, now_iso(), json.dumps(summary, sort_keys=True), run_id),
+        )
+
+    def add_pipeline(self, pipeline_id: str, run_id: str, kind: str) -> None:
+        self.execute(
+            "INSERT INTO fbox_pipelines (id, deployment_id, type, status, created_at) VALUES (?, ?, ?, 'pending', ?)",
+            (pipeline_id, run_id, kind, now_iso()),
+        )
+
+    def set_pipeline_status(self, pipeline_id: str, status: str) -> None:
+        self.execute("UPDATE fbox_pipelines SET status = ? WHERE id = ?", (status, pipeline_id))
+
+    def add_action(self, run_id: str, pipeline_id: str, node: str, action: str, reason: str, update_until: str | None) -> None:
+        self.execute(
+            "INSERT INTO fbox_actions (deployment_id, pipeline_id, node, action, reason, update_until, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+            (run_id, pipeline_id, node, action, reason, update_until),
+        )
+
+    def update_action(self, run_id: str, node: str, **fields: Any) -> None:
+        if not fields:
+            return
+        names = sorted(fields)
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        self.execute(
+            f"UPDATE fbox_actions SET {assignments} WHERE deployment_id = ? AND node = ?",
+            (*[fields[n] for n in names], run_id, node),
+        )
+
+    def log(self, run_id: str, level: str, message: str, node: str | None = None) -> None:
+        with self._lock:
+            seq = self._log_seq.get(run_id, 0) + 1
+            self._log_seq[run_id] = seq
+        self.execute(
+            "INSERT INTO fbox_deployment_logs (deployment_id, seq, logged_at, level, node, message) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, seq, now_iso(), level, node, message),
+        )
+
+    def sync_nodes(self, nodes: dict[str, tuple[str, str, str]], edges: list[tuple[str, str]]) -> None:
+        """Mirror the project's graph: nodes maps name -> (type, config json, fingerprint)."""
+        existing = {row[0]: row[1] for row in self.execute("SELECT name, fingerprint FROM fbox_nodes")}
+        for name in set(existing) - set(nodes):
+            self.execute("DELETE FROM fbox_nodes WHERE name = ?", (name,))
+        for name, (kind, config, fingerprint) in nodes.items():
+            if name not in existing:
+                self.execute(
+                    "INSERT INTO fbox_nodes (name, type, config, fingerprint, last_modified) VALUES (?, ?, ?, ?, ?)",
+                    (name, kind, config, fingerprint, now_iso()),
+                )
+            elif existing[name] != fingerprint:
+                self.execute(
+                    "UPDATE fbox_nodes SET type = ?, config = ?, fingerprint = ?, last_modified = ? WHERE name = ?",
+                    (kind, config, fingerprint, now_iso(), name),
+                )
+        current = set(self.execute("SELECT source, target FROM fbox_edges"))
+        for source, target in current - set(edges):
+            self.execute("DELETE FROM fbox_edges WHERE source = ? AND target = ?", (source, target))
+        for source, target in set(edges) - current:
+            self.execute("INSERT INTO fbox_edges (source, target) VALUES (?, ?)", (source, target))
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        except Exception:
+            pass

@@ -1,0 +1,91 @@
+"""What each node was built from, kept in the lake itself so it commits in the node's transaction.
+
+`_fbox.node_versions` is append-only (concurrent appends never conflict in DuckLake); the newest row
+of a node is its current version, and a `dropped` row records that the node was destroyed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+
+from featherbox.execute.lake import STATE_SCHEMA
+
+VERSIONS = f"{STATE_SCHEMA}.node_versions"
+LEDGER = f"{STATE_SCHEMA}.file_ledger"
+
+DDL = [
+    f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
+    f"""CREATE TABLE IF NOT EXISTS {VERSIONS} (
+        node VARCHAR, kind VARCHAR, fingerprint VARCHAR, data_version VARCHAR,
+        inputs VARCHAR, state VARCHAR, tables VARCHAR, row_counts VARCHAR,
+        run_id VARCHAR, built_at TIMESTAMP, seq BIGINT, dropped BOOLEAN)""",
+    f"""CREATE TABLE IF NOT EXISTS {LEDGER} (
+        adapter VARCHAR, path VARCHAR, size BIGINT, mtime DOUBLE, etag VARCHAR,
+        file_time TIMESTAMP, run_id VARCHAR, seq BIGINT, removed BOOLEAN)""",
+]
+
+
+@dataclass
+class NodeVersion:
+    node: str
+    kind: str
+    fingerprint: str
+    data_version: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    run_id: str = ""
+    built_at: datetime | None = None
+    dropped: bool = False
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.row_counts.values())
+
+
+def ensure_state_tables(con: duckdb.DuckDBPyConnection) -> None:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = ? AND table_name IN ('node_versions', 'file_ledger')",
+        [STATE_SCHEMA],
+    ).fetchone()[0]
+    if exists == 2:
+        return
+    con.execute("BEGIN")
+    for statement in DDL:
+        con.execute(statement)
+    con.execute("COMMIT")
+
+
+def current_versions(con: duckdb.DuckDBPyConnection) -> dict[str, NodeVersion]:
+    rows = con.execute(
+        f"""SELECT node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped
+            FROM {VERSIONS} QUALIFY row_number() OVER (PARTITION BY node ORDER BY seq DESC) = 1"""
+    ).fetchall()
+    out = {}
+    for node, kind, fp, dv, inputs, state, tables, counts, run_id, built_at, dropped in rows:
+        if dropped:
+            continue
+        out[node] = NodeVersion(
+            node, kind, fp, dv, json.loads(inputs), json.loads(state), json.loads(tables),
+            json.loads(counts), run_id, built_at.replace(tzinfo=timezone.utc) if built_at else None, False,
+        )
+    return out
+
+
+def record_version(con: duckdb.DuckDBPyConnection, version: NodeVersion) -> None:
+    built_at = version.built_at or datetime.now(timezone.utc)
+    con.execute(
+        f"INSERT INTO {VERSIONS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            version.node, version.kind, version.fingerprint, version.data_version,
+            json.dumps(version.inputs, sort_keys=True), json.dumps(version.state, sort_keys=True, default=str),
+            json.dumps(version.tables), json.dumps(version.row_counts, sort_keys=True), version.run_id,
+            built_at.astimezone(timezone.utc).replace(tzinfo=None), time.time_ns(), version.dropped,
+        ],
+    )

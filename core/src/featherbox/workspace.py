@@ -1,0 +1,181 @@
+"""A project opened for work: config, plugins, graph, lake and history, each made when first needed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from featherbox.config.loader import find_project_root, load_project
+from featherbox.config.project import Project
+from featherbox.errors import FeatherBoxError
+from featherbox.registry import Registry, default_registry
+
+
+class RunLockedError(FeatherBoxError):
+    pass
+
+
+class Workspace:
+    def __init__(self, root: Path | None = None, registry: Registry | None = None):
+        self.root = find_project_root(Path(root or Path.cwd()).resolve())
+        self.registry = registry or default_registry()
+
+    @cached_property
+    def project(self) -> Project:
+        return load_project(self.root, self.registry)
+
+    @cached_property
+    def backends(self):
+        from featherbox.execute.lake import Backends
+
+        return Backends.of(self.project, self.registry)
+
+    @cached_property
+    def graph(self):
+        from featherbox.errors import ConfigIssue, ConfigError
+        from featherbox.extension import NotImplementedSource
+        from featherbox.graph.dag import build_graph
+
+        tables, issues = {}, []
+        for name, adapter in self.backends.adapters.items():
+            try:
+                tables[name] = adapter.output_tables()
+            except (FeatherBoxError, NotImplementedSource) as exc:
+                issues.append(ConfigIssue(adapter.spec.file, "", str(exc)))
+        if issues:
+            raise ConfigError(issues)
+        return build_graph(tables, self.project.models)
+
+    def open_lake(self):
+        from featherbox.execute.lake import open_lake
+        from featherbox.state.versions import ensure_state_tables
+
+        con = open_lake(self.project, self.backends)
+        ensure_state_tables(con)
+        return con
+
+    def history(self):
+        from featherbox.state.history import History
+
+        history = History(self.backends.database)
+        history.migrate()
+        return history
+
+    def selection(self, selectors: list[str]) -> set[str] | None:
+        from featherbox.graph.select import select_nodes
+
+        return select_nodes(self.graph, selectors) if selectors else None
+
+    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False):
+        from featherbox.plan.planner import make_plan
+        from featherbox.state.versions import current_versions
+
+        versions = current_versions(con)
+        plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
+        return plan, versions
+
+    def run(
+        self,
+        selectors: list[str] = (),
+        full_refresh: bool | set[str] = False,
+        threads: int = 4,
+        wait: float = 0,
+        on_plan: Callable = lambda plan: None,
+        on_event: Callable = lambda *args: None,
+        command: str = "run",
+    ):
+        from featherbox.execute.runner import Runner
+        from featherbox.plan.planner import MIGRATE
+
+        self.graph  # config and graph errors surface before taking the lock
+        lock = self.backends.database.run_lock()
+        if not lock.acquire(wait):
+            raise RunLockedError(
+                f"another fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
+            )
+        try:
+            history = self.history()
+            run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            con = self.open_lake()
+            try:
+                plan, versions = self.plan(con, selectors, full_refresh)
+                on_plan(plan)
+                history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
+                self._record_plan(history, run_id, plan)
+                timeout = self.project.timeout.total_seconds() if self.project.timeout else None
+
+                def event(kind, action, outcome):
+                    self._record_event(history, run_id, kind, action, outcome)
+                    on_event(kind, action, outcome)
+
+                runner = Runner(self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event, versions)
+                history.defer()
+                try:
+                    result = runner.run(plan)
+                finally:
+                    history.flush()
+                pipelines = {a.pipeline for a in plan.actions}
+                for kind in sorted(pipelines):
+                    ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
+                    history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
+                history.finish_deployment(run_id, "completed" if result.ok else "failed", result.counts())
+                return plan, result
+            finally:
+                con.close()
+                history.close()
+        finally:
+            lock.release()
+
+    def _record_plan(self, history, run_id: str, plan) -> None:
+        import json
+
+        from featherbox.graph.dag import ADAPTER
+        from featherbox.plan.fingerprints import adapter_fingerprint
+
+        for kind in sorted({a.pipeline for a in plan.actions}):
+            history.add_pipeline(f"{run_id}-{kind}", run_id, kind)
+        for action in plan.actions:
+            history.add_action(run_id, f"{run_id}-{action.pipeline}", action.node, action.action, action.reason, None)
+        nodes = {}
+        for node, attrs in self.graph.nodes(data=True):
+            if attrs["kind"] == ADAPTER:
+                adapter = self.backends.adapters[node]
+                nodes[node] = ("adapter", json.dumps(_redacted(adapter.spec.raw), sort_keys=True), adapter_fingerprint(adapter))
+            else:
+                nodes[node] = ("model", json.dumps(_redacted(attrs["spec"].raw), sort_keys=True), plan.fingerprints[node])
+        history.sync_nodes(nodes, list(self.graph.edges))
+
+    def _record_event(self, history, run_id, kind, action, outcome) -> None:
+        from featherbox.state.history import now_iso
+
+        if kind == "started":
+            history.update_action(run_id, action.node, status="running", started_at=now_iso())
+            history.log(run_id, "info", f"{action.action} {action.node}: {action.reason}", action.node)
+        elif kind in ("finished", "skipped"):
+            history.update_action(
+                run_id, action.node, status=outcome.status, rows_written=outcome.rows,
+                seconds=round(outcome.seconds, 3), error=outcome.error or None,
+                sql_text=outcome.sql or None, finished_at=now_iso(),
+            )
+            level = "info" if outcome.status == "completed" else "error"
+            text = outcome.error or outcome.message
+            if outcome.sql and outcome.status == "failed":
+                text += f"\n-- SQL of {action.node}:\n{outcome.sql}"
+            history.log(run_id, level, f"{action.node} {outcome.status}: {text}", action.node)
+        elif kind == "log":
+            history.log(run_id, "info", outcome.message, action.node)
+
+
+def _redacted(value):
+    from featherbox.secrets import redact
+
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return redact(value) if isinstance(value, str) else value

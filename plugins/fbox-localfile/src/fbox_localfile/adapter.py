@@ -1,0 +1,27 @@
+"""Files on the local disk, under `config.base_path` (relative to the project directory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from featherbox.files.adapter import FileAdapter, file_adapter_schema
+
+
+class LocalFileAdapter(FileAdapter):
+    type_name = "localfile"
+    description = "csv/tsv/json/ndjson/parquet files (gz/zst) on the local disk"
+    config_schema = file_adapter_schema(
+        "localfile",
+        {"base_path": {"type": "string", "minLength": 1, "description": "directory the path is relative to; relative to the project"}},
+        [],
+    )
+
+    def filesystem(self):
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem()
+
+    def root(self) -> str:
+        base = Path(self.spec.config.get("base_path", "."))
+        base = base if base.is_absolute() else self.project.root / base
+        return str(base.resolve()).rstrip("/")

@@ -1,0 +1,27 @@
+"""A local directory as the DuckLake data path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from featherbox.extension import StorageBackend
+
+
+class LocalStorage(StorageBackend):
+    type_name = "local"
+    description = "DuckLake data files in a local directory"
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "type": {"const": "local"},
+            "path": {"type": "string", "minLength": 1, "description": "directory; relative to the project directory"},
+        },
+        "required": ["type"],
+        "additionalProperties": False,
+    }
+
+    def data_path(self) -> str:
+        path = Path(self.config.get("path", "data"))
+        path = path if path.is_absolute() else self.root / path
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path) + "/"

@@ -1,0 +1,57 @@
+"""SQLite as the project database: one file holds the DuckLake catalog and FeatherBox's tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from featherbox.extension import MetadataBackend
+from featherbox.state.file_lock import FileRunLock
+
+
+class SQLiteBackend(MetadataBackend):
+    type_name = "sqlite"
+    description = "DuckLake catalog and FeatherBox state in one SQLite file (the default)"
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "type": {"const": "sqlite"},
+            "path": {"type": "string", "minLength": 1, "description": "SQLite file; relative to the project directory"},
+        },
+        "required": ["type"],
+        "additionalProperties": False,
+    }
+
+    @property
+    def path(self) -> Path:
+        path = Path(self.config.get("path", ".fbox/catalog.sqlite"))
+        return path if path.is_absolute() else self.root / path
+
+    def ducklake_catalog(self) -> str:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:{self.path}"
+
+    def duckdb_extensions(self) -> list[str]:
+        return ["sqlite"]
+
+    def ducklake_options(self) -> dict[str, str]:
+        return {"META_JOURNAL_MODE": "'WAL'", "META_BUSY_TIMEOUT": "30000"}
+
+    def connect(self):
+        # Through DuckDB's sqlite extension, the same SQLite library DuckLake uses: two SQLite
+        # copies in one process break each other's POSIX locks on the same file.
+        import duckdb
+
+        from featherbox.execute.extensions import load_extensions
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(config={"autoinstall_known_extensions": False})
+        load_extensions(con, ["sqlite"])
+        con.execute(f"ATTACH '{str(self.path).replace(chr(39), chr(39) * 2)}' AS fbox_state (TYPE sqlite, BUSY_TIMEOUT 30000, JOURNAL_MODE 'WAL')")
+        con.execute("USE fbox_state")
+        return con
+
+    def run_lock(self) -> FileRunLock:
+        return FileRunLock(self.path.with_name(self.path.name + ".lock"))
+
+    def describe(self) -> str:
+        return f"sqlite {self.path}"
