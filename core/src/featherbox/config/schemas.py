@@ -55,6 +55,10 @@ MODEL_SCHEMA: dict = {
         "max_age": {},  # checked by parse_duration
         "description": {"type": "string"},
         "materialized": {"enum": list(MATERIALIZATIONS)},
+        "allow_empty": {
+            "type": "boolean",
+            "description": "accept a result of 0 rows replacing a non-empty table (refused by default)",
+        },
     },
 }
 

@@ -48,6 +48,7 @@ def log_files() -> list[tuple[str, list[dict]]]:
     rng = random.Random(SEED)
     files = []
     for day in DAYS:
+        active = sorted(rng.sample(range(1, USERS + 1), rng.randint(55, 80)))  # not every user visits every day
         for hour in range(24):
             start = day + timedelta(hours=hour)
             seconds = sorted(rng.randrange(3600) for _ in range(rng.randint(40, 60)))
@@ -57,7 +58,7 @@ def log_files() -> list[tuple[str, list[dict]]]:
                 latency = rng.randint(5, 400) if status < 500 else rng.randint(800, 3000)
                 rows.append({
                     "ts": (start + timedelta(seconds=second)).strftime("%Y-%m-%d %H:%M:%S"),
-                    "user_id": str(rng.randint(1, USERS)),
+                    "user_id": str(rng.choice(active)),
                     "path": _pick(rng, _PATHS),
                     # a few requests were logged before the status was known: empty, read as NULL
                     "status": "" if rng.random() < 0.03 else str(status),

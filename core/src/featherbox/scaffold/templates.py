@@ -106,13 +106,11 @@ def _description(description: str | None, fallback: str) -> str:
     return f"description: {yaml_scalar(fallback)}\n"
 
 
-LOCALFILE_YML = """\
-{schema}type: localfile
+FILE_YML = """\
+{schema}type: {type}
 {description}
-config:
-  base_path: {base_path}{base_comment}
-
-# Which files to load: a glob (*, ?, **) relative to base_path. Time tokens [YYYY] [MM] [DD] [HH]
+{config}
+# Which files to load: a glob (*, ?, **) relative to {base}. Time tokens [YYYY] [MM] [DD] [HH]
 # [mm] [SS] match digits and add a _file_time column, e.g. logs/[YYYY]/[MM]/[DD]/app_[HH].csv.gz.
 # Every row also gets _source_file, the file it came from.
 path: {path}
@@ -132,21 +130,53 @@ update_strategy: filename
 """
 
 _FORMAT_LINES = {
-    "csv": "  type: csv\n  header: true\n  # delimiter: \",\"\n  # columns: {id: INTEGER, name: VARCHAR}   # omit to infer types\n",
+    "csv": "  type: csv\n  header: true\n  # delimiter: \",\"\n  # columns: {id: INTEGER, name: VARCHAR}   # omit to infer\n",
     "tsv": "  type: tsv\n  header: true\n  # columns: {id: INTEGER, name: VARCHAR}   # omit to infer types\n",
     "json": "  type: json\n",
     "ndjson": "  type: ndjson\n",
     "parquet": "  type: parquet\n",
 }
 
+PLACEHOLDER = "CHANGE_ME"
 
-def localfile_adapter(name: str, path: str, fmt: str, base_path: str, description: str | None = None) -> str:
-    base_comment = "                 # relative to the project directory" if not base_path.startswith("/") else ""
-    return LOCALFILE_YML.format(
+
+def config_section(schema: dict, values: dict | None = None) -> str:
+    """`config:` with the settings a type's `config_schema` describes.
+
+    `values` are written as given; other required settings get the placeholder CHANGE_ME, and
+    optional ones are listed as comments with their descriptions.
+    """
+    values = dict(values or {})
+    config = (schema.get("properties") or {}).get("config") or {}
+    properties = config.get("properties") or {}
+    required = set(config.get("required") or [])
+
+    def note(key: str, extra: str = "") -> str:
+        prop = properties.get(key)
+        text = prop.get("description") if isinstance(prop, dict) else None
+        text = ": ".join(t for t in (extra, text) if t)
+        return f"   # {text}" if text else ""
+
+    settings = [f"{key}: {yaml_scalar(value)}{note(key)}" for key, value in values.items()]
+    settings += [f"{key}: {PLACEHOLDER}{note(key, 'required')}" for key in properties if key in required and key not in values]
+    optional = [f"{key}:{note(key)}" for key in properties if key not in required and key not in values]
+    if settings:
+        return "config:\n" + "".join(f"  {line}\n" for line in settings) + "".join(f"  # {line}\n" for line in optional)
+    head = "# Settings of this source: replace {} with the ones it needs (`fbox plan` checks them).\nconfig: {}\n"
+    return head + "".join(f"#   {line}\n" for line in optional)
+
+
+def file_adapter(
+    name: str, type_name: str, schema: dict, path: str, fmt: str,
+    config: dict | None = None, description: str | None = None,
+) -> str:
+    """A file source; for localfile `config` is {"base_path": ...}."""
+    return FILE_YML.format(
         schema=schema_line(f"adapters/{name}.yml", "adapter"),
+        type=yaml_scalar(type_name),
         description=_description(description, f"Files loaded into table main.{name}"),
-        base_path=yaml_scalar(base_path),
-        base_comment=base_comment,
+        config=config_section(schema, config),
+        base="base_path" if type_name == "localfile" else "the configured location",
         path=yaml_scalar(path),
         format_lines=_FORMAT_LINES[fmt],
     )
@@ -177,16 +207,15 @@ def sqlite_adapter(name: str, db_path: str, tables: Sequence[str] | None, descri
 GENERIC_YML = """\
 {schema}type: {type}
 {description}
-# Fill in the settings of the {type} adapter here; `fbox plan` reports what is missing or wrong.
-config: {{}}
-"""
+{config}"""
 
 
-def generic_adapter(name: str, type_name: str, description: str | None = None) -> str:
+def generic_adapter(name: str, type_name: str, schema: dict, description: str | None = None) -> str:
     return GENERIC_YML.format(
         schema=schema_line(f"adapters/{name}.yml", "adapter"),
         type=yaml_scalar(type_name),
         description=_description(description, f"{type_name} source {name}"),
+        config=config_section(schema),
     )
 
 

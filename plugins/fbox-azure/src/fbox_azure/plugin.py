@@ -1,9 +1,17 @@
-"""Entry point of fbox-azure. The Azure source is announced but not implemented yet."""
+"""Entry point of fbox-azure: Azure Blob Storage as a source and as DuckLake storage."""
 
-from featherbox.extension import placeholder_adapter
 from featherbox.hookspecs import hookimpl
 
 
 @hookimpl
 def fbox_adapter_types():
-    return [placeholder_adapter("azure", "fbox-azure")]
+    from fbox_azure.adapter import AzureAdapter
+
+    return [AzureAdapter]
+
+
+@hookimpl
+def fbox_storage_backends():
+    from fbox_azure.storage import AzureStorage
+
+    return [AzureStorage]

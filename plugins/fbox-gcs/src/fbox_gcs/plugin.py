@@ -1,9 +1,17 @@
-"""Entry point of fbox-gcs. The GCS source is announced but not implemented yet."""
+"""Entry point of fbox-gcs: Google Cloud Storage as a source and as DuckLake storage."""
 
-from featherbox.extension import placeholder_adapter
 from featherbox.hookspecs import hookimpl
 
 
 @hookimpl
 def fbox_adapter_types():
-    return [placeholder_adapter("gcs", "fbox-gcs")]
+    from fbox_gcs.adapter import GCSAdapter
+
+    return [GCSAdapter]
+
+
+@hookimpl
+def fbox_storage_backends():
+    from fbox_gcs.storage import GCSStorage
+
+    return [GCSStorage]

@@ -1,9 +1,17 @@
-"""Entry point of fbox-mysql. The MySQL source is announced but not implemented yet."""
+"""Entry point of fbox-mysql: MySQL/MariaDB tables as a source and MySQL/MariaDB as the project database."""
 
-from featherbox.extension import placeholder_adapter
 from featherbox.hookspecs import hookimpl
 
 
 @hookimpl
 def fbox_adapter_types():
-    return [placeholder_adapter("mysql", "fbox-mysql")]
+    from fbox_mysql.adapter import MySQLAdapter
+
+    return [MySQLAdapter]
+
+
+@hookimpl
+def fbox_metadata_backends():
+    from fbox_mysql.backend import MySQLBackend
+
+    return [MySQLBackend]

@@ -1,9 +1,17 @@
-"""Entry point of fbox-postgresql. The PostgreSQL source is announced but not implemented yet."""
+"""Entry point of fbox-postgresql: PostgreSQL tables as a source and PostgreSQL as the project database."""
 
-from featherbox.extension import placeholder_adapter
 from featherbox.hookspecs import hookimpl
 
 
 @hookimpl
 def fbox_adapter_types():
-    return [placeholder_adapter("postgresql", "fbox-postgresql")]
+    from fbox_postgresql.adapter import PostgresAdapter
+
+    return [PostgresAdapter]
+
+
+@hookimpl
+def fbox_metadata_backends():
+    from fbox_postgresql.backend import PostgresBackend
+
+    return [PostgresBackend]

@@ -1,9 +1,17 @@
-"""Entry point of fbox-s3. The S3 source is announced but not implemented yet."""
+"""Entry point of fbox-s3: S3 and S3-compatible object stores as a source and as DuckLake storage."""
 
-from featherbox.extension import placeholder_adapter
 from featherbox.hookspecs import hookimpl
 
 
 @hookimpl
 def fbox_adapter_types():
-    return [placeholder_adapter("s3", "fbox-s3")]
+    from fbox_s3.adapter import S3Adapter
+
+    return [S3Adapter]
+
+
+@hookimpl
+def fbox_storage_backends():
+    from fbox_s3.storage import S3Storage
+
+    return [S3Storage]

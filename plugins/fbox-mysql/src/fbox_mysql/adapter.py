@@ -1,0 +1,73 @@
+"""`type: mysql`: tables of a MySQL or MariaDB database, copied through DuckDB's mysql extension."""
+
+from __future__ import annotations
+
+from fbox_mysql.relational import Dialect, RelationalAdapter, _query, adapter_schema
+
+
+def mysql_dsn(params: dict, db_key: str = "database") -> str:
+    parts = {"host": params["host"], "port": params["port"], "user": params["user"], "password": params["password"], db_key: params["dbname"]}
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v not in (None, ""))
+
+
+def mysql_connect(params: dict, **extra):
+    import mysql.connector
+
+    return mysql.connector.connect(
+        host=params["host"], port=params["port"], user=params["user"] or "root", password=params["password"] or "",
+        database=params["dbname"], autocommit=True, connection_timeout=10, **extra,
+    )
+
+
+class MySQLDialect(Dialect):
+    title = "MySQL"
+    extension = "mysql"
+    attach_type = "mysql"
+    query_function = "mysql_query"
+    default_port = 3306
+    schemes = ("mysql", "mariadb")
+
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def connect(self, params: dict):
+        return mysql_connect(params)
+
+    def attach_dsn(self, params: dict) -> str:
+        return mysql_dsn(params)
+
+    def source_schema(self, adapter) -> str:
+        return adapter.params["dbname"]
+
+    def list_tables(self, conn, schema: str) -> list[str]:
+        rows = _query(
+            conn,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name",
+            (schema,),
+        )
+        return [r[0] for r in rows]
+
+    def signature(self, conn, schema: str, table: dict):
+        # CHECKSUM TABLE: computed by the server, nothing transferred. Views and `query:` tables have
+        # no cheap signal (None: reloaded every run).
+        if "query" in table:
+            return None
+        kind = _query(
+            conn, "SELECT table_type FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            (schema, table["name"]),
+        )
+        if not kind or kind[0][0] != "BASE TABLE":
+            return None
+        rows = _query(conn, f"CHECKSUM TABLE {self.quote(schema)}.{self.quote(table['name'])}")
+        return None if not rows or rows[0][1] is None else str(rows[0][1])
+
+    def literal(self, value) -> str:
+        text = super().literal(value)
+        return text.replace("\\", "\\\\") if text.startswith("'") else text
+
+
+class MySQLAdapter(RelationalAdapter):
+    type_name = "mysql"
+    description = "tables of a MySQL or MariaDB database (full copy, or incremental by a column)"
+    config_schema = adapter_schema("mysql", "MySQL", with_schema=False)
+    dialect = MySQLDialect()

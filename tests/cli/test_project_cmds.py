@@ -1,0 +1,425 @@
+"""`fbox init`, `fbox adapter new|delete`, `fbox model new|delete`: the files they write load, mistakes are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from featherbox.cli.app import create_app
+from featherbox.config.loader import load_project
+from featherbox.errors import FeatherBoxError
+from featherbox.registry import default_registry
+
+FBOX = str(Path(sys.executable).parent / "fbox")
+
+
+@pytest.fixture(scope="module")
+def app():
+    return create_app()
+
+
+def invoke(app, *args: str):
+    return CliRunner().invoke(app, list(args), catch_exceptions=True)
+
+
+def ok(app, *args: str):
+    result = invoke(app, *args)
+    assert result.exit_code == 0 and result.exception is None, (result.output, result.exception)
+    return result
+
+
+def refused(app, *args: str) -> str:
+    """The FeatherBoxError message of a command that must fail."""
+    result = invoke(app, *args)
+    assert isinstance(result.exception, FeatherBoxError), (result.output, result.exception)
+    return str(result.exception)
+
+
+def load(root: Path):
+    return load_project(root, default_registry())
+
+
+@pytest.fixture
+def project(app, tmp_path) -> Path:
+    root = tmp_path / "proj"
+    ok(app, "init", str(root))
+    return root
+
+
+# --- init -----------------------------------------------------------------------------------
+
+def test_init_creates_a_project_load_project_accepts(app, tmp_path):
+    root = tmp_path / "new"
+    result = ok(app, "init", str(root))
+    assert "Next steps" in result.output
+
+    project = load(root)
+    assert project.adapters == {} and project.models == {}
+    assert project.storage == {"type": "local", "path": str(root / "data")}
+    assert project.database == {"type": "sqlite", "path": str(root / ".fbox" / "catalog.sqlite")}
+    assert project.timeout.total_seconds() == 600
+    assert (root / "adapters" / ".gitkeep").is_file() and (root / "models" / ".gitkeep").is_file()
+    assert {"data/", ".fbox/", ".env"} <= set((root / ".gitignore").read_text().splitlines())
+    first = (root / "project.yml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=.fbox/schemas/project.json"
+
+
+def test_init_defaults_to_the_project_option_directory(app, tmp_path):
+    ok(app, "-C", str(tmp_path), "init")
+    assert (tmp_path / "project.yml").is_file()
+
+
+def test_init_refuses_to_overwrite_unless_forced(app, tmp_path):
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "project.yml").write_text("deployments:\n  timeout: 1h\n")
+    (root / ".gitignore").write_text("node_modules/\n.env\n")
+
+    message = refused(app, "init", str(root))
+    assert "already has a project.yml" in message and "--force" in message
+    assert (root / "project.yml").read_text() == "deployments:\n  timeout: 1h\n"
+
+    ok(app, "init", str(root), "--force")
+    assert load(root).timeout.total_seconds() == 600
+    lines = (root / ".gitignore").read_text().splitlines()
+    assert lines[:2] == ["node_modules/", ".env"]  # kept, and .env not added twice
+    assert lines.count(".env") == 1 and "data/" in lines and ".fbox/" in lines
+
+
+def test_init_refuses_a_file_as_directory(app, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert "not a directory" in refused(app, "init", str(target))
+
+
+def test_init_example_refuses_to_overwrite_example_files(app, tmp_path):
+    root = tmp_path / "p"
+    (root / "adapters").mkdir(parents=True)
+    (root / "adapters" / "app_logs.yml").write_text("mine")
+    message = refused(app, "init", str(root), "--example")
+    assert "adapters/app_logs.yml" in message and "--force" in message
+    assert (root / "adapters" / "app_logs.yml").read_text() == "mine"
+    assert not (root / "project.yml").exists()
+
+
+# --- adapter new ----------------------------------------------------------------------------
+
+def test_adapter_new_localfile_is_valid(app, project):
+    ok(app, "-C", str(project), "adapter", "new", "logs", "--type", "localfile")
+    ok(
+        app, "-C", str(project), "adapter", "new", "events", "--type", "localfile",
+        "--path", "[YYYY]/[MM]/events_[DD].json.gz", "--base-path", "incoming/events",
+    )
+    ok(app, "-C", str(project), "adapter", "new", "facts", "--type", "localfile", "--path", "facts/*.dat", "--format", "parquet")
+
+    adapters = load(project).adapters
+    assert adapters["logs"].raw["path"] == "logs/*.csv"
+    assert adapters["logs"].raw["format"] == {"type": "csv", "header": True}
+    events = adapters["events"]
+    assert events.type == "localfile"
+    assert events.raw["path"] == "[YYYY]/[MM]/events_[DD].json.gz"
+    assert events.raw["format"] == {"type": "json"}  # guessed from the path
+    assert events.config == {"base_path": "incoming/events"}
+    assert adapters["facts"].raw["format"] == {"type": "parquet"}
+    text = (project / "adapters" / "events.yml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../.fbox/schemas/adapter.json\n")
+
+
+def test_adapter_new_sqlite_is_valid(app, project):
+    ok(app, "-C", str(project), "adapter", "new", "crm", "--type", "sqlite", "--db-path", "dbs/crm.sqlite", "--tables", "users, orders")
+    ok(app, "-C", str(project), "adapter", "new", "shop", "--type", "sqlite")
+
+    adapters = load(project).adapters
+    assert adapters["crm"].config == {"path": "dbs/crm.sqlite"}
+    assert adapters["crm"].raw["tables"] == ["users", "orders"]
+    assert "tables" not in adapters["shop"].raw  # every table
+    assert adapters["shop"].config == {"path": "sources/shop.sqlite"}
+
+
+def test_adapter_new_unknown_type_names_pip_install(app, project):
+    message = refused(app, "-C", str(project), "adapter", "new", "stream", "--type", "kafka")
+    assert "pip install fbox-kafka" in message
+    assert not (project / "adapters" / "stream.yml").exists()
+
+
+def test_adapter_new_refuses_types_not_implemented_yet(app, project, monkeypatch):
+    from featherbox.extension import placeholder_adapter
+
+    registry = default_registry()
+    monkeypatch.setitem(registry.adapters, "ftp", placeholder_adapter("ftp", "fbox-ftp"))
+    message = refused(app, "-C", str(project), "adapter", "new", "remote", "--type", "ftp")
+    assert message.startswith("type: ftp is provided by fbox-ftp, which does not implement it yet")
+    assert "localfile" in message and "sqlite" in message  # what can be used instead
+    assert not (project / "adapters" / "remote.yml").exists()
+
+
+def test_adapter_new_placeholder_plugins_of_the_repository(app, project):
+    """Types a first-party plugin only announces are refused; implemented ones get a template."""
+    registry = default_registry()
+    for type_name, cls in sorted(registry.adapters.items()):
+        if type_name in ("localfile", "sqlite"):
+            continue
+        name = f"src_{type_name}"
+        if not getattr(cls, "implemented", True):
+            assert "does not implement it yet" in refused(app, "-C", str(project), "adapter", "new", name, "--type", type_name)
+        else:
+            ok(app, "-C", str(project), "adapter", "new", name, "--type", type_name)
+            text = (project / "adapters" / f"{name}.yml").read_text()
+            assert text.startswith("# yaml-language-server: $schema=../.fbox/schemas/adapter.json\n")
+            assert yaml.safe_load(text)["type"] == type_name
+
+
+def test_adapter_new_for_another_file_type_takes_path_and_format(app, project):
+    from featherbox.files.adapter import FileAdapter
+
+    cls = default_registry().adapters.get("s3")
+    if cls is None or not getattr(cls, "implemented", True) or not issubclass(cls, FileAdapter):
+        pytest.skip("no implemented s3 file adapter installed")
+    result = ok(app, "-C", str(project), "adapter", "new", "raw", "--type", "s3", "--path", "raw/[YYYY]/*.parquet")
+    assert "CHANGE_ME" in result.output  # the required bucket is to be filled in
+    data = yaml.safe_load((project / "adapters" / "raw.yml").read_text())
+    assert data["config"]["bucket"] == "CHANGE_ME"
+    assert data["path"] == "raw/[YYYY]/*.parquet" and data["format"] == {"type": "parquet"}
+    assert load(project).adapters["raw"].type == "s3"
+    assert "--base-path" in refused(app, "-C", str(project), "adapter", "new", "r2", "--type", "s3", "--base-path", "x")
+
+
+def test_adapter_new_generic_template_for_other_implemented_types(app, project, monkeypatch):
+    from featherbox.extension import AdapterType
+
+    class Api(AdapterType):
+        type_name = "api"
+        config_schema = {
+            "type": "object",
+            "properties": {
+                "type": {},
+                "description": {},
+                "config": {
+                    "type": "object",
+                    "properties": {
+                        "url": {"type": "string", "description": "endpoint to call"},
+                        "token": {"type": "string", "description": "API token"},
+                    },
+                    "required": ["url"],
+                },
+            },
+            "additionalProperties": False,
+        }
+
+        def output_tables(self):
+            return []
+
+        def load(self, ctx):
+            raise NotImplementedError
+
+    class Queue(Api):
+        type_name = "queue"
+        config_schema = {"type": "object", "properties": {"type": {}, "config": {"type": "object"}}}
+
+    registry = default_registry()
+    monkeypatch.setitem(registry.adapters, "api", Api)
+    monkeypatch.setitem(registry.adapters, "queue", Queue)
+
+    result = ok(app, "-C", str(project), "adapter", "new", "weather", "--type", "api")
+    assert "config.url: replace CHANGE_ME" in result.output
+    text = (project / "adapters" / "weather.yml").read_text()
+    assert "url: CHANGE_ME   # required: endpoint to call" in text and "# token:   # API token" in text
+    assert yaml.safe_load(text)["config"] == {"url": "CHANGE_ME"}
+
+    ok(app, "-C", str(project), "adapter", "new", "jobs", "--type", "queue")
+    text = (project / "adapters" / "jobs.yml").read_text()
+    assert "config: {}" in text and "replace {} with the ones it needs" in text
+
+    adapters = load(project).adapters
+    assert adapters["weather"].type == "api" and adapters["jobs"].type == "queue"
+    message = refused(app, "-C", str(project), "adapter", "new", "w2", "--type", "api", "--tables", "a")
+    assert "--tables" in message and "sqlite" in message
+    assert "--path" in refused(app, "-C", str(project), "adapter", "new", "w3", "--type", "api", "--path", "x.csv")
+
+
+@pytest.mark.parametrize("name", ["1logs", "my-logs", "logs.v2", "_fbox_logs", "main", "a/b"])
+def test_adapter_new_rejects_bad_names(app, project, name):
+    message = refused(app, "-C", str(project), "adapter", "new", name, "--type", "localfile")
+    assert repr(name) in message
+    assert list((project / "adapters").glob("*.yml")) == []
+
+
+def test_adapter_new_rejects_options_of_other_types_and_bad_values(app, project):
+    assert "--path" in refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--path", "x.csv")
+    assert "--db-path" in refused(app, "-C", str(project), "adapter", "new", "a", "--type", "localfile", "--db-path", "x")
+    assert "xml" in refused(app, "-C", str(project), "adapter", "new", "a", "--type", "localfile", "--format", "xml")
+    assert "bad-table" in refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--tables", "ok,bad-table")
+
+
+def test_adapter_new_refuses_to_overwrite_unless_forced(app, project):
+    ok(app, "-C", str(project), "adapter", "new", "logs", "--type", "localfile")
+    message = refused(app, "-C", str(project), "adapter", "new", "logs", "--type", "sqlite")
+    assert "adapters/logs.yml already exists" in message and "--force" in message
+    assert load(project).adapters["logs"].type == "localfile"
+    ok(app, "-C", str(project), "adapter", "new", "logs", "--type", "sqlite", "--force")
+    assert load(project).adapters["logs"].type == "sqlite"
+
+
+def test_adapter_new_refuses_a_differently_spelled_existing_file(app, project):
+    (project / "adapters" / "Logs.yaml").write_text("type: localfile\npath: x.csv\n")
+    message = refused(app, "-C", str(project), "adapter", "new", "logs", "--type", "localfile", "--force")
+    assert "Logs.yaml" in message
+
+
+def test_adapter_new_outside_a_project(app, tmp_path):
+    assert "fbox init" in refused(app, "-C", str(tmp_path), "adapter", "new", "x", "--type", "localfile")
+
+
+# --- model new ------------------------------------------------------------------------------
+
+def test_model_new_in_a_folder_is_schema_qualified(app, project):
+    ok(app, "-C", str(project), "model", "new", "staging/orders")
+    ok(app, "-C", str(project), "model", "new", "reports.top", "--sql", "SELECT 2 AS n\nUNION ALL SELECT 3", "--max-age", "6h")
+    ok(app, "-C", str(project), "model", "new", "totals")
+    ok(app, "-C", str(project), "model", "new", "main.other")
+
+    models = load(project).models
+    assert sorted(models) == ["main.other", "main.totals", "reports.top", "staging.orders"]
+    assert models["staging.orders"].file == project / "models" / "staging" / "orders.yml"
+    assert "SELECT 1 AS id" in models["staging.orders"].sql
+    assert models["reports.top"].file == project / "models" / "reports" / "top.yml"
+    assert models["reports.top"].sql.strip() == "SELECT 2 AS n\nUNION ALL SELECT 3"
+    assert models["reports.top"].max_age.total_seconds() == 6 * 3600
+    assert models["main.totals"].file == project / "models" / "totals.yml"
+    assert models["main.other"].file == project / "models" / "other.yml"
+    first = (project / "models" / "staging" / "orders.yml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../../.fbox/schemas/model.json"
+    assert (project / "models" / "totals.yml").read_text().startswith(
+        "# yaml-language-server: $schema=../.fbox/schemas/model.json\n"
+    )
+
+
+def test_model_new_keeps_awkward_sql_intact(app, project):
+    sql = "  SELECT 'a: b' AS x,\n\t'#not a comment' AS y  \n"
+    ok(app, "-C", str(project), "model", "new", "odd", "--sql", sql)
+    assert load(project).models["main.odd"].sql.split() == sql.split()
+    data = yaml.safe_load((project / "models" / "odd.yml").read_text())
+    assert "'a: b'" in data["sql"]
+
+
+@pytest.mark.parametrize("name", ["bad-name", "a.b.c", "2x", "staging/9x", "_fbox_x", "staging//x"])
+def test_model_new_rejects_bad_names(app, project, name):
+    message = refused(app, "-C", str(project), "model", "new", name)
+    assert "invalid" in message
+    assert not any((project / "models").rglob("*.yml"))
+
+
+def test_model_new_rejects_bad_max_age_and_sql(app, project):
+    assert "--max-age" in refused(app, "-C", str(project), "model", "new", "x", "--max-age", "6x")
+    assert "--sql" in refused(app, "-C", str(project), "model", "new", "x", "--sql", "DELETE FROM t")
+
+
+def test_model_new_refuses_to_overwrite_unless_forced(app, project):
+    ok(app, "-C", str(project), "model", "new", "staging/orders")
+    message = refused(app, "-C", str(project), "model", "new", "staging.orders", "--sql", "SELECT 5 AS five")
+    assert "already exists" in message and "--force" in message
+    ok(app, "-C", str(project), "model", "new", "staging.orders", "--sql", "SELECT 5 AS five", "--force")
+    assert load(project).models["staging.orders"].sql.strip() == "SELECT 5 AS five"
+
+
+def test_model_new_refuses_the_table_of_a_file_adapter(app, project):
+    ok(app, "-C", str(project), "adapter", "new", "events", "--type", "localfile")
+    message = refused(app, "-C", str(project), "model", "new", "events")
+    assert "main.events" in message and "adapter events" in message
+    ok(app, "-C", str(project), "model", "new", "staging/events")
+
+
+# --- delete ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def graph_project(app, project) -> Path:
+    """events (file adapter) -> staging.clean -> marts.total; crm (sqlite) -> marts.customers."""
+    c = ("-C", str(project))
+    ok(app, *c, "adapter", "new", "events", "--type", "localfile", "--path", "events/*.csv")
+    ok(app, *c, "adapter", "new", "crm", "--type", "sqlite", "--tables", "customers")
+    ok(app, *c, "adapter", "new", "unused", "--type", "localfile")
+    ok(app, *c, "model", "new", "staging/clean", "--sql", "SELECT * FROM events WHERE amount > 0")
+    ok(app, *c, "model", "new", "marts/total", "--sql", "SELECT sum(amount) AS total FROM staging.clean")
+    ok(app, *c, "model", "new", "marts/customers", "--sql", "SELECT count(*) AS n FROM crm.customers")
+    ok(app, *c, "model", "new", "other/clean", "--sql", "SELECT 1 AS one")
+    return project
+
+
+def test_adapter_delete_refuses_with_dependents_and_names_them(app, graph_project):
+    message = refused(app, "-C", str(graph_project), "adapter", "delete", "events")
+    assert "staging.clean" in message and "marts.total" in message and "--force" in message
+    assert "marts.customers" not in message
+    assert (graph_project / "adapters" / "events.yml").exists()
+
+    result = ok(app, "-C", str(graph_project), "adapter", "delete", "events", "--force")
+    assert not (graph_project / "adapters" / "events.yml").exists()
+    assert "next `fbox run` drops" in result.output and "main.events" in result.output
+
+
+def test_adapter_delete_without_dependents(app, graph_project):
+    result = ok(app, "-C", str(graph_project), "adapter", "delete", "unused")
+    assert "drops its tables (main.unused)" in result.output
+    assert "unused" not in load(graph_project).adapters
+
+
+def test_adapter_delete_unknown_lists_known_adapters(app, graph_project):
+    message = refused(app, "-C", str(graph_project), "adapter", "delete", "evnts")
+    assert "no adapter named 'evnts'" in message
+    assert "crm, events, unused" in message and "did you mean events" in message
+
+
+def test_adapter_delete_of_a_broken_project_needs_force(app, graph_project):
+    (graph_project / "models" / "marts" / "total.yml").write_text("sql: SELECT * FROM nowhere\n")
+    message = refused(app, "-C", str(graph_project), "adapter", "delete", "unused")
+    assert "nowhere" in message and "--force" in message
+    ok(app, "-C", str(graph_project), "adapter", "delete", "unused", "--force")
+    assert not (graph_project / "adapters" / "unused.yml").exists()
+
+
+def test_model_delete_refuses_with_dependents_and_names_them(app, graph_project):
+    message = refused(app, "-C", str(graph_project), "model", "delete", "staging.clean")
+    assert "marts.total" in message and "--force" in message
+    result = ok(app, "-C", str(graph_project), "model", "delete", "staging/clean", "--force")
+    assert "staging.clean" in result.output
+    assert not (graph_project / "models" / "staging").exists()  # the emptied folder goes too
+
+
+def test_model_delete_by_bare_name(app, graph_project):
+    ok(app, "-C", str(graph_project), "model", "delete", "total")
+    assert "marts.total" not in load(graph_project).models
+    assert (graph_project / "models" / "marts" / "customers.yml").exists()
+
+
+def test_model_delete_ambiguous_or_unknown_name(app, graph_project):
+    message = refused(app, "-C", str(graph_project), "model", "delete", "clean")
+    assert "ambiguous" in message and "other.clean" in message and "staging.clean" in message
+    message = refused(app, "-C", str(graph_project), "model", "delete", "marts.totl")
+    assert "no model named 'marts.totl'" in message and "marts.total" in message
+
+
+# --- the installed command ------------------------------------------------------------------
+
+def test_console_script_prints_errors_without_traceback(tmp_path):
+    subprocess.run([FBOX, "init", str(tmp_path)], check=True, capture_output=True)
+    command = [FBOX, "-C", str(tmp_path), "adapter", "new", "stream", "--type", "kafka"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: unknown type 'kafka'") and "pip install fbox-kafka" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_command_modules_import_nothing_heavy():
+    code = (
+        "import sys, typer\n"
+        "from featherbox.cli import project_cmds\n"
+        "project_cmds.register(typer.Typer())\n"
+        "heavy = [m for m in ('duckdb', 'featherbox.scaffold', 'yaml', 'jsonschema') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

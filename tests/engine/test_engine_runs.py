@@ -1,0 +1,219 @@
+"""The engine end to end through the CLI: only what changed runs, and the data is right."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from featherbox.testing import write_project
+
+from conftest import fbox, query, ran, run_json
+
+PROJECT = {
+    "project.yml": "deployments:\n  timeout: 5m\n",
+    "adapters/events.yml": """
+        type: localfile
+        config:
+          base_path: sample
+        path: events/*.csv
+    """,
+    "adapters/other.yml": """
+        type: localfile
+        config:
+          base_path: sample
+        path: other/*.csv
+    """,
+    "models/staging/clean.yml": """
+        description: events with a positive amount
+        sql: |
+          SELECT id, amount FROM events WHERE amount > 0
+    """,
+    "models/marts/total.yml": """
+        sql: SELECT sum(amount) AS total, count(*) AS n FROM staging.clean
+    """,
+    "models/marts/other_count.yml": """
+        sql: SELECT count(*) AS n FROM other
+    """,
+    "sample/events/a.csv": "id,amount\n1,10\n2,-5\n3,7\n",
+    "sample/other/x.csv": "k\n1\n2\n",
+}
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = write_project(tmp_path / "p", PROJECT)
+    first = run_json(root)
+    assert ran(first) == {
+        "events": "completed", "other": "completed", "staging.clean": "completed",
+        "marts.total": "completed", "marts.other_count": "completed",
+    }
+    return root
+
+
+def plan_actions(root: Path) -> dict[str, str]:
+    result = fbox("plan", "--json", project=root, check=True)
+    return {a["node"]: a["reason"] for a in json.loads(result.stdout)["actions"]}
+
+
+def test_first_run_values_and_noop_second_run(project):
+    assert query(project, "SELECT * FROM marts.total") == [{"total": 17, "n": 2}]
+    assert query(project, "SELECT n FROM marts.other_count") == [{"n": 2}]
+    assert plan_actions(project) == {}
+    second = run_json(project)
+    assert second["actions"] == []
+
+
+def test_sql_edit_rebuilds_the_model_and_only_its_downstream(project):
+    path = project / "models/staging/clean.yml"
+    path.write_text(path.read_text().replace("amount > 0", "amount > 7"))
+    assert plan_actions(project) == {"staging.clean": "sql changed", "marts.total": "upstream staging.clean changed"}
+    assert ran(run_json(project)) == {"staging.clean": "completed", "marts.total": "completed"}
+    assert query(project, "SELECT * FROM marts.total") == [{"total": 10, "n": 1}]
+
+
+def test_whitespace_comment_and_description_edits_rebuild_nothing(project):
+    path = project / "models/staging/clean.yml"
+    path.write_text(
+        "description: changed words\nsql: |\n  -- a comment\n  SELECT   id,\n         amount\n  FROM events   WHERE amount > 0  -- trailing\n"
+    )
+    assert plan_actions(project) == {}
+
+
+def test_deleting_a_model_drops_its_table_and_nothing_else(project):
+    (project / "models/marts/other_count.yml").unlink()
+    assert plan_actions(project) == {"marts.other_count": "model removed from the project"}
+    assert ran(run_json(project)) == {"marts.other_count": "completed"}
+    tables = {r["name"] for r in query(project, "SELECT table_name AS name FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name NOT LIKE '\\_fbox%' ESCAPE '\\'")}
+    assert tables == {"events", "other", "clean", "total"}
+    assert plan_actions(project) == {}
+
+
+def test_new_file_refreshes_only_downstream_of_its_adapter(project):
+    (project / "sample/events/b.csv").write_text("id,amount\n4,100\n")
+    assert plan_actions(project) == {
+        "events": "1 new file", "staging.clean": "upstream events changed", "marts.total": "upstream staging.clean changed",
+    }
+    assert ran(run_json(project)) == {"events": "completed", "staging.clean": "completed", "marts.total": "completed"}
+    assert query(project, "SELECT * FROM marts.total") == [{"total": 117, "n": 3}]
+    assert query(project, "SELECT _source_file, count(*) AS n FROM events GROUP BY 1 ORDER BY 1") == [
+        {"_source_file": "events/a.csv", "n": 3}, {"_source_file": "events/b.csv", "n": 1},
+    ]
+
+
+def test_max_age_refreshes_an_expired_model(project):
+    path = project / "models/marts/other_count.yml"
+    path.write_text(path.read_text() + "max_age: 1s\n")
+    time.sleep(1.2)
+    assert plan_actions(project) == {"marts.other_count": "max_age 1s exceeded"}
+    assert ran(run_json(project)) == {"marts.other_count": "completed"}
+
+
+def test_select_and_full_refresh(project):
+    payload = run_json(project, "--select", "+marts.total", "--full-refresh")
+    assert set(ran(payload)) == {"events", "staging.clean", "marts.total"}
+    assert all(a["reason"] == "full refresh requested" for a in payload["actions"])
+    payload = run_json(project, "--select", "events+", "--full-refresh")
+    assert set(ran(payload)) == {"events", "staging.clean", "marts.total"}
+
+
+def test_failing_model_keeps_its_previous_table_and_independent_branches_finish(project):
+    (project / "sample/events/b.csv").write_text("id,amount\n4,100\n")
+    (project / "sample/other/y.csv").write_text("k\n3\n")
+    path = project / "models/staging/clean.yml"
+    path.write_text("sql: SELECT id, amount / 0 AS amount, error('boom') AS e FROM events\n")
+    payload = run_json(project, expect_ok=False)
+    statuses = ran(payload)
+    assert statuses["staging.clean"] == "failed" and statuses["marts.total"] == "skipped"
+    assert statuses["events"] == statuses["other"] == statuses["marts.other_count"] == "completed"
+    failed = next(a for a in payload["actions"] if a["node"] == "staging.clean")
+    assert "boom" in failed["error"]
+    assert query(project, "SELECT * FROM marts.total") == [{"total": 17, "n": 2}]
+    assert query(project, "SELECT count(*) AS n FROM staging.clean") == [{"n": 2}]
+    assert query(project, "SELECT n FROM marts.other_count") == [{"n": 3}]
+    log = fbox("logs", project=project, check=True).stdout
+    assert "boom" in log and "SQL of staging.clean" in log
+    path.write_text("sql: SELECT id, amount FROM events WHERE amount > 0\n")
+    assert ran(run_json(project)) == {"staging.clean": "completed", "marts.total": "completed"}
+    assert query(project, "SELECT * FROM marts.total") == [{"total": 117, "n": 3}]
+
+
+def test_empty_result_guard(project):
+    path = project / "models/staging/clean.yml"
+    path.write_text("sql: SELECT id, amount FROM events WHERE amount > 1000\n")
+    payload = run_json(project, expect_ok=False)
+    failed = next(a for a in payload["actions"] if a["node"] == "staging.clean")
+    assert failed["status"] == "failed" and "0 rows" in failed["error"] and "allow_empty" in failed["error"]
+    assert query(project, "SELECT count(*) AS n FROM staging.clean") == [{"n": 2}]
+    path.write_text("sql: SELECT id, amount FROM events WHERE amount > 1000\nallow_empty: true\n")
+    assert ran(run_json(project))["staging.clean"] == "completed"
+
+
+def test_status_and_logs(project):
+    status = json.loads(fbox("status", "--json", project=project, check=True).stdout)
+    nodes = {n["node"]: n for n in status["nodes"]}
+    assert nodes["marts.total"]["last_result"] == "completed" and nodes["marts.total"]["rows"] == 1
+    assert nodes["events"]["pending"] is None
+    logs = json.loads(fbox("logs", "--json", project=project, check=True).stdout)
+    assert logs["status"] == "completed" and any("marts.total" in line["message"] for line in logs["log"])
+
+
+def test_parallel_branches_run_at_the_same_time(tmp_path):
+    files = {
+        "adapters/src.yml": "type: localfile\nconfig: {base_path: sample}\npath: '*.csv'\n",
+        "sample/a.csv": "x\n1\n",
+    }
+    for name in ("slow_a", "slow_b"):
+        files[f"models/{name}.yml"] = "sql: SELECT count(*) AS n FROM src, range(60000000) t(i) WHERE i % 7 = 1\n"
+    root = write_project(tmp_path / "par", files)
+    payload = run_json(root, "--threads", "2")
+    assert set(ran(payload)) == {"src", "main.slow_a", "main.slow_b"}
+    logs = json.loads(fbox("logs", "--json", project=root, check=True).stdout)
+    started = [l["node"] for l in logs["log"] if l["message"].startswith("create main.slow")]
+    finished_first = next(i for i, l in enumerate(logs["log"]) if l["message"].startswith("main.slow") and "completed" in l["message"])
+    started_before = [i for i, l in enumerate(logs["log"]) if l["message"].startswith("create main.slow")]
+    assert len(started) == 2 and max(started_before) < finished_first, "both branches started before either finished"
+
+
+def test_timeout_interrupts_and_records_timed_out(tmp_path):
+    files = {
+        "project.yml": "deployments:\n  timeout: 1s\n",
+        "adapters/src.yml": "type: localfile\nconfig: {base_path: sample}\npath: '*.csv'\n",
+        "sample/a.csv": "x\n1\n",
+        "models/forever.yml": "sql: SELECT count(*) AS n FROM src, range(100000000000) t(i) WHERE i % 7 = 1\n",
+    }
+    root = write_project(tmp_path / "t", files)
+    started = time.monotonic()
+    payload = run_json(root, expect_ok=False)
+    assert time.monotonic() - started < 60
+    statuses = ran(payload)
+    assert statuses["main.forever"] == "timed_out"
+    assert statuses["src"] == "completed"
+    assert query(root, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'forever'") == [{"n": 0}]
+
+
+def test_second_run_refuses_while_the_lock_is_held_and_a_dead_holder_releases_it(project):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time; from featherbox.workspace import Workspace; ws = Workspace(sys.argv[1]);"
+            "lock = ws.backends.database.run_lock(); assert lock.acquire(0); print('held', flush=True); time.sleep(60)"
+        ), str(project)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = fbox("run", project=project)
+        assert refused.returncode == 1
+        assert "holds the project lock" in refused.stderr and f"pid {holder.pid}" in refused.stderr
+        waited = fbox("run", "--wait", "0.5", project=project)
+        assert waited.returncode == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    assert fbox("run", project=project).returncode == 0
