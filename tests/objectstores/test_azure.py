@@ -8,7 +8,7 @@ from datetime import datetime
 import yaml
 from featherbox.testing import write_project
 
-from .conftest import fbox, query
+from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, fbox, query
 from .helpers import csv_gz, hourly_name, rows_for
 
 PATTERN = "[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH].csv.gz"
@@ -53,10 +53,15 @@ def test_azure_range_and_new_files(tmp_path, azure_store, azurite):
 
 
 def test_azure_content_strategy_rewrite(tmp_path, azure_store, azurite):
-    env = {"FB_AZURE_CS": azurite.connection_string}
+    # account name + key + endpoint instead of a connection string, all from the environment
+    env = {"FB_AZ_ACCOUNT": AZURITE_ACCOUNT, "FB_AZ_KEY": AZURITE_KEY, "FB_AZ_ENDPOINT": f"{azurite.url}/{AZURITE_ACCOUNT}"}
     for t in HOURS[:2]:
         azure_store.put(hourly_name(t), csv_gz(rows_for(t)))
     proj = project(tmp_path, azure_store, strategy="content")
+    adapter = yaml.safe_load((proj / "adapters/logs.yml").read_text())
+    adapter["config"] = {"container": azure_store.bucket, "prefix": "logs", "account_name": "$FB_AZ_ACCOUNT",
+                         "account_key": "$FB_AZ_KEY", "endpoint": "$FB_AZ_ENDPOINT"}
+    (proj / "adapters/logs.yml").write_text(yaml.safe_dump(adapter, sort_keys=False))
     fbox(proj, "run", env=env)
     azure_store.put(hourly_name(HOURS[0]), csv_gz([(7, "new")]))
     fbox(proj, "run", env=env)
@@ -77,3 +82,14 @@ def test_azure_ducklake_storage(tmp_path, azure_store, azurite):
     azure_store.put(hourly_name(HOURS[1]), csv_gz([(i, "more") for i in range(5000, 6000)]))
     fbox(proj, "run", env=env)
     assert query(proj, "SELECT count(*) AS n FROM logs", env) == [{"n": 6000}]
+
+
+def test_azure_key_never_in_errors(tmp_path, azure_store, azurite):
+    wrong = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
+    proj = project(tmp_path, azure_store)
+    azure_store.put(hourly_name(HOURS[0]), csv_gz(rows_for(HOURS[0])))
+    done = fbox(proj, "run", env={"FB_AZURE_CS": wrong}, check=False)
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert "Xby8" not in output and "AccountKey" not in output, output
+    assert "logs" in output

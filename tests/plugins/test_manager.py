@@ -172,7 +172,7 @@ def test_broken_plugin_is_reported_and_the_cli_still_works(tmp_path):
     plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
     assert "missing SDK: nothing-here" in plugins["broken"]["status"]
     assert plugins["toy"]["types"] == {"adapter": ["toy"]} and plugins["toy"]["version"] == "0.0.1"
-    assert plugins["toy"]["status"] == "not implemented yet"
+    assert plugins["toy"]["status"] == "not implemented yet: adapter toy"
     assert plugins["localfile"]["status"] == "ok"
     assert fbox("--help", env={"PYTHONPATH": str(site)}).returncode == 0
 

@@ -69,6 +69,9 @@ class Registry:
             )
         return table[name]
 
+    def lookup(self, kind: str, name: str):
+        return self._table(kind)[name]
+
     def types_of(self, plugin_name: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for (kind, name), plugin in sorted(self.provided_by.items()):

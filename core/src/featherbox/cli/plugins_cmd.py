@@ -23,7 +23,10 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
     for name in names:
         provided = registry.types_of(name)
         not_implemented = [
-            t for t in provided.get("adapter", []) if not getattr(registry.adapters[t], "implemented", True)
+            f"{kind} {name}"
+            for kind, names in provided.items()
+            for name in names
+            if not getattr(registry.lookup(kind, name), "implemented", True)
         ]
         builtin = name.startswith("featherbox.")
         entries.append({
@@ -31,7 +34,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
             "distribution": "featherbox" if builtin else report.distributions.get(name, name),
             "version": __version__ if builtin else report.loaded.get(name, "?"),
             "types": provided,
-            "status": "not implemented yet" if not_implemented else "ok",
+            "status": f"not implemented yet: {', '.join(not_implemented)}" if not_implemented else "ok",
         })
     for name, error in sorted(report.failed.items()):
         entries.append({"name": name, "distribution": name, "version": None, "types": {}, "status": f"failed to load: {error}"})

@@ -31,7 +31,10 @@ def run(
     ws: Workspace = workspace()
     forced = True if full_refresh else False
 
+    progress = {"done": 0, "total": 0}
+
     def on_plan(p):
+        progress["total"] = len(p.actions)
         if not as_json:
             if p.empty:
                 echo("Nothing to do: every node is up to date.")
@@ -39,16 +42,17 @@ def run(
                 echo(f"Running {len(p.actions)} action{'s' if len(p.actions) != 1 else ''}:")
 
     def on_event(kind, action, outcome):
-        if as_json or kind == "started" or kind == "log":
+        if as_json or kind in ("started", "log"):
             return
+        progress["done"] += 1
+        counter = f"[{progress['done']}/{progress['total']}]"
         if kind == "skipped":
-            echo(f"  - {action.node}: skipped ({outcome.message})")
-            return
-        if outcome.status == "completed":
+            echo(f"{counter} - {action.node}: skipped ({outcome.message})")
+        elif outcome.status == "completed":
             rows = f"{outcome.rows} rows, " if action.action != "destroy" else ""
-            echo(f"  ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})")
+            echo(f"{counter} ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})")
         else:
-            echo(f"  ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}", err=False)
+            echo(f"{counter} ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}")
 
     plan_, result = ws.run(select or [], forced, threads, wait, on_plan, on_event, command="run")
     if as_json:

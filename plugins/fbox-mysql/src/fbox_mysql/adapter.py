@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fbox_mysql.relational import Dialect, RelationalAdapter, _query, adapter_schema
+from featherbox.tables.adapter import RelationalAdapter
+from featherbox.tables.connection import Dialect, adapter_schema, run_query
 
 
 def mysql_dsn(params: dict, db_key: str = "database") -> str:
@@ -40,7 +41,7 @@ class MySQLDialect(Dialect):
         return adapter.params["dbname"]
 
     def list_tables(self, conn, schema: str) -> list[str]:
-        rows = _query(
+        rows = run_query(
             conn,
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name",
             (schema,),
@@ -52,13 +53,13 @@ class MySQLDialect(Dialect):
         # no cheap signal (None: reloaded every run).
         if "query" in table:
             return None
-        kind = _query(
+        kind = run_query(
             conn, "SELECT table_type FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
             (schema, table["name"]),
         )
         if not kind or kind[0][0] != "BASE TABLE":
             return None
-        rows = _query(conn, f"CHECKSUM TABLE {self.quote(schema)}.{self.quote(table['name'])}")
+        rows = run_query(conn, f"CHECKSUM TABLE {self.quote(schema)}.{self.quote(table['name'])}")
         return None if not rows or rows[0][1] is None else str(rows[0][1])
 
     def literal(self, value) -> str:

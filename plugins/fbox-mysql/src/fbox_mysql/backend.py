@@ -17,7 +17,7 @@ from featherbox.errors import FeatherBoxError
 from featherbox.extension import MetadataBackend, RunLock
 
 from fbox_mysql.adapter import mysql_connect, mysql_dsn
-from fbox_mysql.relational import connection_params, connection_schema, scrub
+from featherbox.tables.connection import connection_params, connection_schema, scrub
 
 
 class MySQLBackend(MetadataBackend):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fbox_postgresql.relational import Dialect, RelationalAdapter, _query, adapter_schema
+from featherbox.tables.adapter import RelationalAdapter
+from featherbox.tables.connection import Dialect, adapter_schema, run_query
 
 
 def libpq_value(value) -> str:
@@ -43,7 +44,7 @@ class PostgresDialect(Dialect):
         return adapter.spec.raw.get("schema") or "public"
 
     def list_tables(self, conn, schema: str) -> list[str]:
-        rows = _query(
+        rows = run_query(
             conn,
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
             "AND table_type IN ('BASE TABLE', 'VIEW', 'FOREIGN') ORDER BY table_name",
@@ -54,7 +55,7 @@ class PostgresDialect(Dialect):
     def signature(self, conn, schema: str, table: dict):
         # One scan at the source, nothing transferred: row count and an order-independent sum of row hashes.
         source = f"({table['query']})" if "query" in table else f"{self.quote(schema)}.{self.quote(table['name'])}"
-        row = _query(conn, f"SELECT count(*), coalesce(sum(hashtext(fbox_t::text)::bigint), 0)::text FROM {source} AS fbox_t")[0]
+        row = run_query(conn, f"SELECT count(*), coalesce(sum(hashtext(fbox_t::text)::bigint), 0)::text FROM {source} AS fbox_t")[0]
         return f"{row[0]}:{row[1]}"
 
 

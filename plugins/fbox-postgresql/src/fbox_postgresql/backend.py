@@ -11,7 +11,7 @@ from featherbox.errors import FeatherBoxError
 from featherbox.extension import MetadataBackend, RunLock
 
 from fbox_postgresql.adapter import libpq_dsn
-from fbox_postgresql.relational import connection_params, connection_schema, scrub
+from featherbox.tables.connection import connection_params, connection_schema, scrub
 
 DEFAULT_SCHEMA = "public"
 

@@ -1,8 +1,5 @@
-"""Tables of a client/server SQL database copied into the lake through a DuckDB scanner extension.
-
-This module is shared by fbox-postgresql and fbox-mysql (the two files are identical copies: the
-plugins are separate distributions and neither may depend on the other). A `Dialect` subclass says
-how to talk to one kind of server; `RelationalAdapter` does the rest.
+"""`RelationalAdapter`: tables of a client/server SQL database copied into the lake through a DuckDB
+scanner extension.
 
 How data moves: the source is ATTACHed (READ_ONLY) on the cursor the engine hands to `load`, inside
 the DuckLake transaction the engine already opened. DuckDB allows ATTACH inside a transaction, but
@@ -16,221 +13,17 @@ attached catalog; filtered (incremental) reads and `query:` tables go through `p
 does not load a DuckDB extension or ATTACH anything.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
 
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident, quote_table, sql_string
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
-from featherbox.secrets import redact
-
-NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_NAME = re.compile(NAME)
-
-
-def connection_schema(dialect_title: str, extra: dict | None = None) -> dict:
-    """JSON Schema of a `config:` mapping: host/port/user/password/dbname, or url."""
-    props = {
-        "url": {"type": "string", "minLength": 1, "description": f"{dialect_title} URL: scheme://user:password@host:port/dbname"},
-        "host": {"type": "string", "minLength": 1},
-        "port": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]},
-        "user": {"type": "string"},
-        "password": {"type": "string"},
-        "dbname": {"type": "string", "minLength": 1},
-        **(extra or {}),
-    }
-    return {
-        "type": "object",
-        "properties": props,
-        "anyOf": [{"required": ["url"]}, {"required": ["dbname"]}],
-        "additionalProperties": False,
-    }
-
-
-PRIMARY_KEY = {
-    "anyOf": [
-        {"type": "string", "pattern": NAME},
-        {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": NAME}},
-    ]
-}
-
-
-def adapter_schema(type_name: str, dialect_title: str, with_schema: bool) -> dict:
-    props: dict[str, Any] = {
-        "type": {"const": type_name},
-        "description": {"type": "string"},
-        "config": connection_schema(dialect_title),
-        "tables": {
-            "description": "tables to copy; omit to copy every table of the source schema",
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "oneOf": [
-                    {"type": "string", "pattern": NAME},
-                    {
-                        "type": "object",
-                        "properties": {
-                            "name": {"type": "string", "pattern": NAME},
-                            "query": {"type": "string", "minLength": 1},
-                            "primary_key": PRIMARY_KEY,
-                        },
-                        "required": ["name"],
-                        "additionalProperties": False,
-                    },
-                ]
-            },
-        },
-        "incremental": {
-            "description": "omit for a full copy each time the source changes",
-            "type": "object",
-            "properties": {
-                # `columner` is an accepted alias of `column`. CDC is not implemented (yet).
-                "type": {"enum": ["column", "columner"]},
-                "column": {"type": "string", "pattern": NAME},
-                "primary_key": PRIMARY_KEY,
-                "lookback": {
-                    "description": "re-read rows this far below the watermark: a duration (5m) for time columns, a number for numeric ones",
-                    "anyOf": [{"type": "string", "minLength": 1}, {"type": "number", "minimum": 0}],
-                },
-            },
-            "required": ["type", "column", "primary_key"],
-            "additionalProperties": False,
-        },
-    }
-    if with_schema:
-        props["schema"] = {"type": "string", "minLength": 1, "description": "source schema (default public)"}
-    return {"type": "object", "properties": props, "required": ["type", "config"], "additionalProperties": False}
-
-
-def connection_params(config: dict, scheme_names: tuple[str, ...], default_port: int, default_host: str = "127.0.0.1") -> dict:
-    """{host, port, user, password, dbname} from `config` (url or separate keys; port may be a string)."""
-    params: dict[str, Any] = {"host": default_host, "port": default_port, "user": None, "password": None, "dbname": None}
-    url = config.get("url")
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme.split("+")[0] not in scheme_names:
-            raise FeatherBoxError(f"config.url must start with {' or '.join(s + '://' for s in scheme_names)}")
-        params.update(
-            host=parts.hostname or default_host,
-            port=parts.port or default_port,
-            user=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password is not None else None,
-            dbname=unquote(parts.path.lstrip("/")) or None,
-        )
-    for key in ("host", "user", "password", "dbname"):
-        if config.get(key) not in (None, ""):
-            params[key] = config[key]
-    if config.get("port") not in (None, ""):
-        try:
-            params["port"] = int(str(config["port"]).strip())
-        except ValueError:
-            raise FeatherBoxError(f"config.port must be a number, got {config['port']!r}") from None
-    if not params["dbname"]:
-        raise FeatherBoxError("config needs dbname (or a url that names the database)")
-    return params
-
-
-def scrub(text: str, params: dict, *dsns: str) -> str:
-    """`text` without the DSNs and the password (and every registered secret)."""
-    text = str(text)
-    for dsn in dsns:
-        if dsn:
-            text = text.replace(dsn, "<connection string hidden>")
-    password = params.get("password")
-    if password and len(password) >= 3:
-        text = text.replace(password, "***")
-    return redact(text)
-
-
-class Dialect:
-    """How to reach one kind of SQL server."""
-
-    title: ClassVar[str]  # "PostgreSQL"
-    extension: ClassVar[str]  # DuckDB extension: "postgres"
-    attach_type: ClassVar[str]  # ATTACH ... (TYPE x)
-    query_function: ClassVar[str]  # postgres_query / mysql_query
-    default_port: ClassVar[int]
-    schemes: ClassVar[tuple[str, ...]]
-
-    def quote(self, name: str) -> str:
-        raise NotImplementedError
-
-    def connect(self, params: dict):
-        raise NotImplementedError
-
-    def attach_dsn(self, params: dict) -> str:
-        raise NotImplementedError
-
-    def source_schema(self, adapter: RelationalAdapter) -> str:
-        raise NotImplementedError
-
-    def list_tables(self, conn, schema: str) -> list[str]:
-        raise NotImplementedError
-
-    def signature(self, conn, schema: str, table: dict) -> Any:
-        """A cheap-as-possible value that changes when the table's content does; None = unknown."""
-        raise NotImplementedError
-
-    def literal(self, value: Any) -> str:
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        if isinstance(value, (int, float, Decimal)):
-            return str(value)
-        if isinstance(value, dt.datetime):
-            return "'" + value.isoformat(sep=" ") + "'"
-        if isinstance(value, dt.date):
-            return "'" + value.isoformat() + "'"
-        return "'" + str(value).replace("'", "''") + "'"
-
-
-def _query(conn, sql: str, params: tuple = ()) -> list[tuple]:
-    cur = conn.cursor()
-    try:
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else []
-    finally:
-        cur.close()
-
-
-# watermark values <-> JSON state
-
-
-def encode_value(value: Any) -> dict | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return {"kind": "timestamp", "value": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"kind": "date", "value": value.isoformat()}
-    if isinstance(value, bool):
-        return {"kind": "str", "value": str(value)}
-    if isinstance(value, int):
-        return {"kind": "int", "value": value}
-    if isinstance(value, (float, Decimal)):
-        return {"kind": "number", "value": str(value)}
-    return {"kind": "str", "value": str(value)}
-
-
-def decode_value(data: dict | None) -> Any:
-    if not data:
-        return None
-    kind, value = data["kind"], data["value"]
-    if kind == "timestamp":
-        return dt.datetime.fromisoformat(value)
-    if kind == "date":
-        return dt.date.fromisoformat(value)
-    if kind == "int":
-        return int(value)
-    if kind == "number":
-        return Decimal(value)
-    return value
+from featherbox.tables.connection import NAME_PATTERN, Dialect, connection_params, decode_value, encode_value, run_query, scrub
 
 
 class RelationalAdapter(AdapterType):
@@ -285,7 +78,7 @@ class RelationalAdapter(AdapterType):
             ) from None
 
     def _source_tables(self, conn) -> list[str]:
-        return [t for t in self.dialect.list_tables(conn, self.dialect.source_schema(self)) if _NAME.match(t)]
+        return [t for t in self.dialect.list_tables(conn, self.dialect.source_schema(self)) if NAME_PATTERN.match(t)]
 
     def tables(self, conn=None) -> list[dict]:
         declared = self._declared()
@@ -393,13 +186,13 @@ class RelationalAdapter(AdapterType):
             watermark = decode_value(state.get("watermark"))
             q = self.dialect.quote(column)
             if watermark is None:
-                count = _query(conn, f"SELECT count(*) FROM {self._from(table)}")[0][0]
+                count = run_query(conn, f"SELECT count(*) FROM {self._from(table)}")[0][0]
                 if count:
                     past += int(count)
                 continue
             start = decode_value(state.get("window_start"))
             lit_w, lit_s = self.dialect.literal(watermark), self.dialect.literal(start)
-            row = _query(
+            row = run_query(
                 conn,
                 f"SELECT count(*), coalesce(sum(CASE WHEN {q} > {lit_w} THEN 1 ELSE 0 END), 0) "
                 f"FROM {self._from(table)} WHERE {q} >= {lit_s}",

@@ -1,0 +1,1 @@
+"""Relational sources: what every database plugin shares (connections, column-based increments)."""
