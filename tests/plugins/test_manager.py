@@ -197,3 +197,36 @@ def test_help_does_not_import_duckdb():
     code = "import sys; from featherbox.cli.app import create_app; create_app(); print('duckdb' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plugin_with_a_misspelled_hook_is_reported_not_fatal(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    _fake_distribution(
+        site,
+        "typo",
+        """
+        from featherbox.hookspecs import hookimpl
+
+        @hookimpl
+        def fbox_adapter_type():
+            return []
+        """,
+    )
+    _fake_distribution(
+        site,
+        "badcommands",
+        """
+        from featherbox.hookspecs import hookimpl
+
+        @hookimpl
+        def fbox_register_commands(app):
+            raise RuntimeError("cannot build my command")
+        """,
+    )
+    result = fbox("plugins", "--json", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    assert "fbox_adapter_type" in plugins["typo"]["status"] and "failed to load" in plugins["typo"]["status"]
+    assert "badcommands" in result.stderr and "cannot build my command" in result.stderr
+    assert plugins["localfile"]["status"] == "ok"

@@ -46,8 +46,21 @@ def build_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginManager,
         pm.register(importlib.import_module(module_name), name=module_name)
     if load_entry_points:
         load_entry_point_plugins(pm, report, disabled)
-    pm.check_pending()
+    check_pending(pm, report)
     return pm, report
+
+
+def check_pending(pm: pluggy.PluginManager, report: PluginReport) -> None:
+    """`pm.check_pending()`, unregistering (and reporting) each plugin with a hook no spec knows."""
+    while True:
+        try:
+            pm.check_pending()
+            return
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or repr(exc.plugin)
+            pm.unregister(exc.plugin)
+            report.loaded.pop(name, None)
+            report.failed[name] = f"PluginValidationError: {exc}"
 
 
 def load_entry_point_plugins(pm: pluggy.PluginManager, report: PluginReport, disabled: set[str]) -> None:
@@ -63,7 +76,7 @@ def load_entry_point_plugins(pm: pluggy.PluginManager, report: PluginReport, dis
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
-        except Exception as exc:  # a broken plugin is reported, never fatal
+        except Exception as exc:  # a broken plugin is reported, never fatal (pluggy's validation errors too)
             report.failed[ep.name] = f"{type(exc).__name__}: {exc}"
             continue
         report.loaded[ep.name] = dist.version if dist else "?"

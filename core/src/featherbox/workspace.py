@@ -51,12 +51,14 @@ class Workspace:
             raise ConfigError(issues)
         return build_graph(tables, self.project.models)
 
-    def open_lake(self):
+    def open_lake(self, for_writing: bool = True):
+        """The lake; `for_writing` also creates FeatherBox's state tables on a new project."""
         from featherbox.execute.lake import open_lake
         from featherbox.state.versions import ensure_state_tables
 
         con = open_lake(self.project, self.backends)
-        ensure_state_tables(con)
+        if for_writing:
+            ensure_state_tables(con)
         return con
 
     def history(self):
@@ -123,7 +125,9 @@ class Workspace:
                 for kind in sorted(pipelines):
                     ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
                     history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
-                history.finish_deployment(run_id, "completed" if result.ok else "failed", result.counts())
+                counts = result.counts()
+                status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
+                history.finish_deployment(run_id, status, counts)
                 return plan, result
             finally:
                 con.close()

@@ -29,7 +29,7 @@ def _version(value: bool) -> None:
 
 
 def create_app(pm=None) -> typer.Typer:
-    from featherbox.cli import project_cmds, query_cmds, run_cmds, plugins_cmd
+    from featherbox.cli import plugins_cmd, project_cmds, query_cmds, run_cmds, schema_cmd
 
     app = typer.Typer(
         name="fbox",
@@ -57,11 +57,16 @@ def create_app(pm=None) -> typer.Typer:
     run_cmds.register(app)
     query_cmds.register(app)
     plugins_cmd.register(app)
+    schema_cmd.register(app)
     if pm is None:
         from featherbox.plugins import default_manager
 
         pm, _ = default_manager()
-    pm.hook.fbox_register_commands(app=app)
+    for impl in pm.hook.fbox_register_commands.get_hookimpls():
+        try:
+            impl.function(app=app)
+        except Exception as exc:  # one plugin's broken command must not take the CLI down
+            typer.echo(f"Warning: plugin {impl.plugin_name} could not add its commands: {exc}", err=True)
     return app
 
 

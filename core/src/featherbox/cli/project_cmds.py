@@ -58,6 +58,11 @@ def init(
     target = directory if directory.is_absolute() else _base_dir() / directory
     result = init_project(target, example=example, force=force)
     root = result.root
+    from featherbox.config.editor_schemas import write_schemas
+    from featherbox.registry import default_registry
+    from featherbox.scaffold.templates import SCHEMA_DIR
+
+    write_schemas(root / SCHEMA_DIR, default_registry())
     where = _shown(root)
     typer.echo(f"Created a FeatherBox project in {where if where != '.' else root}")
     for path in result.written:

@@ -80,7 +80,7 @@ def plan(
     from featherbox.cli.app import workspace
 
     ws = workspace()
-    con = ws.open_lake()
+    con = ws.open_lake(for_writing=False)
     try:
         p, _ = ws.plan(con, select or [], full_refresh)
     finally:
@@ -102,7 +102,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
     from featherbox.config.durations import format_duration
 
     ws = workspace()
-    con = ws.open_lake()
+    con = ws.open_lake(for_writing=False)
     try:
         p, versions = ws.plan(con)
     finally:

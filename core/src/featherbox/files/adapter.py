@@ -14,16 +14,14 @@ from featherbox.execute.lake import quote_table, sql_string, table_exists
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
 from featherbox.files.patterns import PathPattern, parse_pattern
 from featherbox.files.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
-from featherbox.files.strategies import (
-    ContentStrategy, FileInfo, FilenameStrategy, FileSelection, FileStrategy, FullStrategy,
-)
+from featherbox.files.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
 from featherbox.state.versions import LEDGER
 
 if TYPE_CHECKING:
     import duckdb
     import fsspec
 
-STRATEGIES: dict[str, type[FileStrategy]] = {s.name: s for s in (FilenameStrategy, ContentStrategy, FullStrategy)}
+ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 
 
 def file_adapter_schema(type_name: str, config_properties: dict, config_required: list[str]) -> dict:
@@ -43,12 +41,15 @@ def file_adapter_schema(type_name: str, config_properties: dict, config_required
             "range": {
                 "type": "object",
                 "properties": {
-                    "since": {"type": "string", "format": "date-time"},
-                    "until": {"type": "string", "format": "date-time"},
+                    "since": {"type": "string", "pattern": ISO_TIME, "description": "ISO-8601; files from this time on"},
+                    "until": {"type": "string", "pattern": ISO_TIME, "description": "ISO-8601, exclusive; open if omitted"},
                 },
                 "additionalProperties": False,
             },
-            "update_strategy": {"type": "string", "enum": sorted(STRATEGIES)},
+            "update_strategy": {
+                "type": "string",
+                "description": "a files strategy: filename (default), content, full, or one a plugin provides",
+            },
             "delete_missing": {"type": "boolean", "description": "content strategy: drop rows of files that vanished"},
         },
         "required": ["type", "path"],
@@ -81,6 +82,7 @@ class FileAdapter(AdapterType):
         return f"main.{self.name}"
 
     def output_tables(self) -> list[str]:
+        self.strategy  # an unknown strategy is a configuration error, reported before anything runs
         return [self.table]
 
     @property
@@ -93,8 +95,16 @@ class FileAdapter(AdapterType):
 
     @property
     def strategy(self) -> FileStrategy:
+        from featherbox.registry import default_registry
+
         name = self.spec.raw.get("update_strategy", "filename")
-        return STRATEGIES[name](delete_missing=bool(self.spec.raw.get("delete_missing", False)))
+        strategies = {n: s for n, s in default_registry().strategies.items() if issubclass(s, FileStrategy)}
+        if name not in strategies:
+            raise FeatherBoxError(
+                f"{self.spec.file}: update_strategy: unknown files strategy {name!r} "
+                f"(installed: {', '.join(sorted(strategies))})"
+            )
+        return strategies[name](delete_missing=bool(self.spec.raw.get("delete_missing", False)))
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
         bounds = self.spec.raw.get("range") or {}
@@ -185,7 +195,7 @@ class FileAdapter(AdapterType):
         if to_read:
             query = self._select(to_read)
             try:
-                self._add_new_columns(con, query)
+                self._add_new_columns(con, query, to_read)
                 con.execute(f"INSERT INTO {table} BY NAME {query}")
             except FeatherBoxError:
                 raise
@@ -194,7 +204,7 @@ class FileAdapter(AdapterType):
         self._write_ledger(con, to_read, run_id, removed=selection.removed)
         return selection.describe()
 
-    def _add_new_columns(self, con, query: str) -> None:
+    def _add_new_columns(self, con, query: str, files: list[FileInfo]) -> None:
         incoming = con.execute(f"DESCRIBE {query}").fetchall()
         schema, _, name = self.table.partition(".")
         existing = dict(
@@ -207,9 +217,11 @@ class FileAdapter(AdapterType):
             if column not in existing:
                 con.execute(f'ALTER TABLE {quote_table(self.table)} ADD COLUMN "{column}" {kind}')
             elif existing[column] != kind and not _widens(existing[column], kind):
+                names = ", ".join(f.path for f in files[:5]) + (" ..." if len(files) > 5 else "")
                 raise FeatherBoxError(
                     f"adapter {self.name}: column {column!r} is {existing[column]} in table {self.table} "
-                    f"but {kind} in the new files; fix the files, declare `format.columns`, or run with --full-refresh"
+                    f"but {kind} in the new files ({names}); fix the files, declare `format.columns`, "
+                    "or run with --full-refresh"
                 )
 
     def _write_ledger(self, con, files: list[FileInfo], run_id: str, removed: list[FileInfo] = ()) -> None:

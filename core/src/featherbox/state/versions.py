@@ -49,12 +49,16 @@ class NodeVersion:
         return sum(self.row_counts.values())
 
 
-def ensure_state_tables(con: duckdb.DuckDBPyConnection) -> None:
-    exists = con.execute(
+def state_tables_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    count = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = ? AND table_name IN ('node_versions', 'file_ledger')",
         [STATE_SCHEMA],
     ).fetchone()[0]
-    if exists == 2:
+    return count == 2
+
+
+def ensure_state_tables(con: duckdb.DuckDBPyConnection) -> None:
+    if state_tables_exist(con):
         return
     con.execute("BEGIN")
     for statement in DDL:
@@ -63,6 +67,8 @@ def ensure_state_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def current_versions(con: duckdb.DuckDBPyConnection) -> dict[str, NodeVersion]:
+    if not state_tables_exist(con):
+        return {}
     rows = con.execute(
         f"""SELECT node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped
             FROM {VERSIONS} QUALIFY row_number() OVER (PARTITION BY node ORDER BY seq DESC) = 1"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from pathlib import Path
@@ -101,12 +102,16 @@ class SQLiteAdapter(AdapterType):
         tables = self.tables()
         known = set(self._source_tables())
         path = sql_string(str(self.path))
+        # DETACH is refused inside the open transaction, so the source stays attached for the process
+        alias = "fbox_src_" + hashlib.sha256(str(self.path).encode()).hexdigest()[:12]
+        if any("query" in t for t in tables):
+            con.execute(f"ATTACH IF NOT EXISTS {path} AS {alias} (TYPE sqlite, READ_ONLY)")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.name)}")
         rows = {}
         for table in tables:
             target = f"{self.name}.{table['name']}"
             if "query" in table:
-                source = f"sqlite_query({path}, {sql_string(table['query'])})"
+                source = f"sqlite_query({sql_string(alias)}, {sql_string(table['query'])})"
             elif table["name"] in known:
                 source = f"sqlite_scan({path}, {sql_string(table['name'])})"
             else:
