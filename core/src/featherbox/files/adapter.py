@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, ClassVar
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_table, sql_string, table_exists
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
-from featherbox.files.patterns import PathPattern, parse_pattern
+from featherbox.files.integrity import GzipChecks
+from featherbox.files.patterns import PathPattern, listing_globs, parse_pattern
 from featherbox.files.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
 from featherbox.files.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
+from featherbox.secrets import redact
 from featherbox.state.versions import LEDGER
 
 if TYPE_CHECKING:
@@ -51,6 +53,17 @@ def file_adapter_schema(type_name: str, config_properties: dict, config_required
                 "description": "a files strategy: filename (default), content, full, or one a plugin provides",
             },
             "delete_missing": {"type": "boolean", "description": "content strategy: drop rows of files that vanished"},
+            "verify_gzip": {
+                "type": "boolean",
+                "description": "stream every .gz file through zlib while DuckDB reads it, so a truncated "
+                "file fails the load instead of loading part of its rows (default true)",
+            },
+            "lookback": {
+                "type": "string",
+                "pattern": r"^(\d+[wdhms])+$",
+                "description": "time patterns: after the first load, list only folders from the newest loaded "
+                "file time minus this (e.g. 2d); late files older than that are not seen",
+            },
         },
         "required": ["type", "path"],
         "additionalProperties": False,
@@ -75,6 +88,14 @@ class FileAdapter(AdapterType):
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make the files readable from DuckDB (secrets or a registered filesystem)."""
+
+    def location(self) -> str:
+        """Where the files are, for messages (no credentials)."""
+        return self.root()
+
+    def scrub(self, error: BaseException | str) -> str:
+        """An error's text without credentials."""
+        return redact(str(error))
 
     # --- shared machinery -------------------------------------------------------------------
     @property
@@ -110,10 +131,19 @@ class FileAdapter(AdapterType):
         bounds = self.spec.raw.get("range") or {}
         return tuple(_parse_time(bounds.get(key)) for key in ("since", "until"))  # type: ignore[return-value]
 
-    def list_files(self) -> list[FileInfo]:
+    def list_files(self, since: datetime | None = None) -> list[FileInfo]:
+        """Files matching the path and range; with `since`, only those from that time on."""
         fs, root, pattern = self.filesystem(), self.root(), self.pattern
-        since, until = self.time_range()
-        found = fs.glob(f"{root}/{pattern.glob()}", detail=True)
+        range_since, until = self.time_range()
+        since = max(filter(None, (since, range_since)), default=None)
+        self.listed_globs = listing_globs(pattern, since, until)
+        found: dict = {}
+        try:
+            for glob in self.listed_globs:
+                found.update(fs.glob(f"{root}/{glob}", detail=True))
+        except Exception as exc:
+            reason = self.scrub(exc) or type(exc).__name__
+            raise FeatherBoxError(f"adapter {self.name}: listing {self.location()} failed: {reason}") from None
         files = []
         for full, info in found.items():
             if info.get("type") == "directory":
@@ -138,11 +168,25 @@ class FileAdapter(AdapterType):
         return {p: FileInfo(p, s, m, e, t) for p, s, m, e, t, removed in rows if not removed}
 
     def detect(self, con, previous):
-        listing = self.list_files()
         if previous is None:
+            listing = self.list_files()
             return Detection(True, f"never loaded ({_count(len(listing), 'file')})", (listing, None))
-        selection = self.strategy.select(listing, self.ledger(con))
+        ledger = self.ledger(con)
+        since = self._lookback_start(ledger)
+        listing = self.list_files(since)
+        if since is not None:
+            ledger = {p: f for p, f in ledger.items() if f.file_time is None or f.file_time >= since}
+        selection = self.strategy.select(listing, ledger)
         return Detection(not selection.empty, selection.describe(), (listing, selection))
+
+    def _lookback_start(self, ledger: dict[str, FileInfo]) -> datetime | None:
+        lookback = self.spec.raw.get("lookback")
+        times = [f.file_time for f in ledger.values() if f.file_time is not None]
+        if not lookback or not times:
+            return None
+        from featherbox.config.durations import parse_duration
+
+        return max(times) - parse_duration(lookback)
 
     def load(self, ctx: LoadContext) -> LoadResult:
         con = ctx.con
@@ -165,9 +209,16 @@ class FileAdapter(AdapterType):
         call = read_call([m[0] for m in mapping], self.format)
         return select_with_file_columns(call, mapping, self.pattern.has_time)
 
+    def _gzip_checks(self, files: list[FileInfo]) -> GzipChecks:
+        root = self.root()
+        enabled = self.spec.raw.get("verify_gzip", True)
+        return GzipChecks(self.filesystem(), [(f"{root}/{f.path}", f.path) for f in files], self.name, enabled)
+
     def _read_error(self, exc: Exception, files: list[FileInfo]) -> FeatherBoxError:
         names = ", ".join(f.path for f in files[:5]) + (" ..." if len(files) > 5 else "")
-        return FeatherBoxError(f"adapter {self.name}: reading {_count(len(files), 'file')} ({names}) failed: {exc}")
+        return FeatherBoxError(
+            f"adapter {self.name}: reading {_count(len(files), 'file')} ({names}) failed: {self.scrub(exc)}"
+        )
 
     def _full_load(self, con, listing: list[FileInfo], run_id: str) -> str:
         if not listing:
@@ -175,11 +226,14 @@ class FileAdapter(AdapterType):
                 f"adapter {self.name} ({self.spec.file}): no {self.location_label} match "
                 f"path {self.spec.raw['path']!r} under {self.root()}"
             )
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS main")
+        con.execute("CREATE SCHEMA IF NOT EXISTS main")
+        checks = self._gzip_checks(listing)
         try:
             con.execute(f"CREATE OR REPLACE TABLE {quote_table(self.table)} AS {self._select(listing)}")
         except Exception as exc:
+            checks.close()
             raise self._read_error(exc, listing) from exc
+        checks.raise_problems()
         old = self.ledger(con)
         present = {f.path for f in listing}
         self._write_ledger(con, listing, run_id, removed=[f for p, f in old.items() if p not in present])
@@ -194,13 +248,17 @@ class FileAdapter(AdapterType):
         to_read = selection.new + selection.changed
         if to_read:
             query = self._select(to_read)
+            checks = self._gzip_checks(to_read)
             try:
                 self._add_new_columns(con, query, to_read)
                 con.execute(f"INSERT INTO {table} BY NAME {query}")
             except FeatherBoxError:
+                checks.close()
                 raise
             except Exception as exc:
+                checks.close()
                 raise self._read_error(exc, to_read) from exc
+            checks.raise_problems()
         self._write_ledger(con, to_read, run_id, removed=selection.removed)
         return selection.describe()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 TOKEN = re.compile(r"\[(YYYY|MM|DD|HH|mm|SS)\]")
 WIDTH = {"YYYY": 4, "MM": 2, "DD": 2, "HH": 2, "mm": 2, "SS": 2}
@@ -66,6 +66,66 @@ class PathPattern:
             if index != -1:
                 cut = min(cut, index)
         return self.text[:cut].rpartition("/")[0]
+
+
+GRAINS = ("year", "month", "day", "hour", "minute", "second")
+FORMATS = {"year": "%Y", "month": "%m", "day": "%d", "hour": "%H", "minute": "%M", "second": "%S"}
+GLOB_CHARS = set("*?{")
+
+
+def listing_globs(pattern: PathPattern, since: datetime | None, until: datetime | None, limit: int = 2000) -> list[str]:
+    """Globs (relative to the root) that together match every file of `pattern` in [since, until).
+
+    The leading folders made only of literal text and time tokens are filled in for each time
+    step between `since` and `until`, so only those folders are listed; without `since`, or when
+    that would make more than `limit` folders, the one glob of the whole pattern is returned.
+    """
+    whole = [pattern.glob()]
+    segments = pattern.text.split("/")
+    token_iter = iter(pattern.tokens)
+    fixed: list[list[tuple[str, str | None]]] = []  # per folder: (literal, None) or (token text, field)
+    for segment in segments[:-1]:
+        if GLOB_CHARS & set(TOKEN.sub("", segment)) or "[" in TOKEN.sub("", segment):
+            break
+        parts, last = [], 0
+        for match in TOKEN.finditer(segment):
+            parts.append((segment[last : match.start()], None))
+            parts.append((match.group(0), next(token_iter)))
+            last = match.end()
+        parts.append((segment[last:], None))
+        fixed.append(parts)
+    fields = [field for parts in fixed for _, field in parts if field]
+    if since is None or not fields:
+        return whole
+    grain = max(fields, key=GRAINS.index)
+    until = until or datetime.now() + timedelta(days=1)
+    prefixes: list[str] = []
+    current = _floor(since, grain)
+    while current < until:
+        prefix = "/".join("".join(current.strftime(FORMATS[f]) if f else text for text, f in parts) for parts in fixed)
+        if not prefixes or prefixes[-1] != prefix:
+            prefixes.append(prefix)
+        if len(prefixes) > limit:
+            return whole
+        current = _step(current, grain)
+    rest = parse_pattern("/".join(segments[len(fixed) :])).glob()
+    return [f"{prefix}/{rest}" for prefix in prefixes]
+
+
+def _floor(moment: datetime, grain: str) -> datetime:
+    keep = GRAINS.index(grain)
+    values = {g: getattr(moment, g) for g in GRAINS}
+    for g in GRAINS[keep + 1 :]:
+        values[g] = 1 if g in ("month", "day") else 0
+    return datetime(**values)
+
+
+def _step(moment: datetime, grain: str) -> datetime:
+    if grain == "year":
+        return moment.replace(year=moment.year + 1)
+    if grain == "month":
+        return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
+    return moment + {"day": timedelta(days=1), "hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}[grain]
 
 
 def parse_pattern(text: str) -> PathPattern:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from featherbox.errors import FeatherBoxError
 from featherbox.files.adapter import FileAdapter, file_adapter_schema
 
 from fbox_azure.connection import CONFIG_PROPERTIES, AzureSettings
@@ -33,10 +32,8 @@ class AzureAdapter(FileAdapter):
     def prepare(self, con) -> None:
         self.settings.create_secret(con)
 
-    def list_files(self):
-        try:
-            return super().list_files()
-        except FeatherBoxError:
-            raise
-        except Exception as exc:
-            raise FeatherBoxError(f"adapter {self.name}: listing {self.settings.url()} failed: {self.settings.scrub(exc)}") from None
+    def location(self) -> str:
+        return self.settings.url()
+
+    def scrub(self, error: BaseException | str) -> str:
+        return self.settings.scrub(error)

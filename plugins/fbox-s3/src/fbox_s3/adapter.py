@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from featherbox.errors import FeatherBoxError
 from featherbox.files.adapter import FileAdapter, file_adapter_schema
 
 from fbox_s3.connection import CONFIG_PROPERTIES, S3Settings
@@ -34,12 +33,8 @@ class S3Adapter(FileAdapter):
         settings = self.settings
         settings.create_secret(con, settings.url())
 
-    def list_files(self):
-        try:
-            return super().list_files()
-        except FeatherBoxError:
-            raise
-        except Exception as exc:
-            raise FeatherBoxError(
-                f"adapter {self.name}: listing {self.settings.url()} failed: {self.settings.scrub(exc) or type(exc).__name__}"
-            ) from None
+    def location(self) -> str:
+        return self.settings.url()
+
+    def scrub(self, error: BaseException | str) -> str:
+        return self.settings.scrub(error)
