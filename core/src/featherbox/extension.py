@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, ContextManager
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import duckdb
@@ -195,5 +195,3 @@ def placeholder_adapter(type_name: str, distribution: str) -> type[AdapterType]:
         },
     )
 
-
-RunLockContext = ContextManager[None]
