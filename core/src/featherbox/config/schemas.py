@@ -43,7 +43,13 @@ ADAPTER_SCHEMA: dict = {
     },
 }
 
-MATERIALIZATIONS = ("table", "view")
+MATERIALIZATIONS = ("table", "view", "append", "merge", "delete+insert")
+
+
+def _only_with(kind: str) -> dict:
+    """A key that only means something for one `materialized` kind."""
+    return {"required": ["materialized"], "properties": {"materialized": {"const": kind}}}
+
 
 MODEL_SCHEMA: dict = {
     "type": "object",
@@ -54,11 +60,43 @@ MODEL_SCHEMA: dict = {
         "sql": {"type": "string", "minLength": 1},
         "max_age": {},  # checked by parse_duration
         "description": {"type": "string"},
-        "materialized": {"enum": list(MATERIALIZATIONS)},
+        "materialized": {
+            "enum": list(MATERIALIZATIONS),
+            "description": "table (default), view, or an incremental kind: append, merge, delete+insert",
+        },
         "allow_empty": {
             "type": "boolean",
             "description": "accept a result of 0 rows replacing a non-empty table (refused by default)",
         },
+        "unique_key": {
+            "description": "merge: the result column(s) identifying a row; rows of changed keys are recomputed",
+            "type": ["string", "array"], "minLength": 1,
+            "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True,
+        },
+        "time_column": {
+            "type": "string", "minLength": 1,
+            "description": "delete+insert: the result's time column; the time ranges a change touches are recomputed",
+        },
+        "time_grain": {
+            "enum": ["hour", "day"],
+            "description": "delete+insert: compare times truncated to this grain (default: exact values)",
+        },
+        "upstream_time_column": {
+            "type": "string", "minLength": 1,
+            "description": "delete+insert: the time column of the upstream tables' rows (default: time_column)",
+        },
+    },
+    "allOf": [
+        {"if": {"properties": {"materialized": {"const": "merge"}}, "required": ["materialized"]},
+         "then": {"required": ["unique_key"]}},
+        {"if": {"properties": {"materialized": {"const": "delete+insert"}}, "required": ["materialized"]},
+         "then": {"required": ["time_column"]}},
+    ],
+    "dependentSchemas": {
+        "unique_key": _only_with("merge"),
+        "time_column": _only_with("delete+insert"),
+        "time_grain": _only_with("delete+insert"),
+        "upstream_time_column": _only_with("delete+insert"),
     },
 }
 

@@ -20,7 +20,7 @@ import networkx as nx
 
 from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, quote_ident, quote_table, sql_string, table_exists
+from featherbox.execute.lake import LAKE, quote_table, table_exists
 from featherbox.extension import AdapterType, Detection, LoadContext
 from featherbox.plan.planner import DESTROY, Action, Plan
 from featherbox.secrets import redact
@@ -233,32 +233,21 @@ class Runner:
         return version, sum(result.rows.values()), result.message
 
     def _build_model(self, cursor, action: Action, fingerprints):
+        from featherbox.execute.materialize import build_model
+
         attrs = self.graph.nodes[action.node]
         spec = attrs["spec"]
-        schema = spec.schema
-        resolved: dict[str, str] = attrs.get("resolved", {})
-        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
-        search = [t.rpartition(".")[0] for name, t in sorted(resolved.items()) if "." not in name]
-        search = list(dict.fromkeys([s for s in search if s != schema] + [schema, "main"]))
-        cursor.execute(f"SET search_path = {sql_string(','.join(f'{LAKE}.{s}' for s in search))}")
-        target = quote_table(spec.qualified)
-        materialized = spec.raw.get("materialized", "table")
-        if materialized == "view":
-            if table_exists(cursor, spec.qualified) and _is_table(cursor, spec.qualified):
-                cursor.execute(f"DROP TABLE {target}")
-            cursor.execute(f"CREATE OR REPLACE VIEW {target} AS {spec.sql}")
-            rows = 0
-        else:
-            if table_exists(cursor, spec.qualified) and not _is_table(cursor, spec.qualified):
-                cursor.execute(f"DROP VIEW {target}")
-            cursor.execute(f"CREATE OR REPLACE TABLE {target} AS {spec.sql}")
-            rows = cursor.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-            previous = self.versions.get(action.node)
-            self._guard_empty(action, spec.qualified, rows, previous, allowed=bool(spec.raw.get("allow_empty")))
+        built = build_model(
+            cursor, spec, attrs.get("resolved", {}), self.versions.get(action.node), action.full_refresh,
+            guard=lambda table, rows, previous, allowed: self._guard_empty(action, table, rows, previous, allowed),
+        )
         with self._lock:
             inputs = {u: self.versions[u].data_version for u in self.graph.predecessors(action.node) if u in self.versions}
-        version = self._new_version(action, fingerprints, inputs=inputs, tables=[spec.qualified], row_counts={spec.qualified: rows})
-        return version, rows, materialized
+        version = self._new_version(
+            action, fingerprints, inputs=inputs, state=built.state, tables=[spec.qualified],
+            row_counts={spec.qualified: built.rows},
+        )
+        return version, built.rows, built.message
 
     def _guard_empty(self, action: Action, table: str, rows: int, previous: NodeVersion | None, allowed: bool) -> None:
         before = previous.row_counts.get(table, 0) if previous else 0

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import networkx as nx
 
 from featherbox.config.durations import format_duration
+from featherbox.execute.materialize import is_incremental, materialization
 from featherbox.extension import Detection
 from featherbox.graph.dag import ADAPTER, topological_order
 from featherbox.plan.fingerprints import adapter_fingerprint, model_fingerprint
@@ -79,6 +80,9 @@ def make_plan(
         action = _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprints[node], forced, now)
         if action:
             action.upstream = [u for u in graph.predecessors(node) if u in planned]
+            if action.kind != ADAPTER and is_incremental(attrs["spec"]):
+                kind = materialization(attrs["spec"])
+                action.reason += " (full rebuild)" if action.full_refresh else f" (incremental {kind})"
             planned[node] = action
     actions = list(planned.values())
     if selected is None:

@@ -1,0 +1,367 @@
+"""Build one model inside the node's DuckLake transaction: `table`, `view`, and the incremental kinds
+`append`, `merge` and `delete+insert`.
+
+The model's SQL is always the *full* definition of its result; an incremental build never runs
+different SQL, it narrows what is written, so it must equal a full rebuild:
+
+- Every build records, in `NodeVersion.state["snapshots"]`, the DuckLake snapshot its transaction
+  read (`current_snapshot()` inside the transaction is the pinned snapshot, not the newest one) for
+  each table the model reads.
+- The next incremental build reads each upstream table's change since then,
+  `ducklake_table_changes(lake, schema, table, last + 1, current)` (insert, delete,
+  update_preimage, update_postimage rows), into a temp table.
+  An upstream table re-created since (a full reload: `CREATE OR REPLACE`, which DuckLake's change
+  feed does not connect to the old table) yields the multiset difference of its old contents (time
+  travel, `AT (VERSION => last)`) and its new ones, as deletes and inserts.
+- `append`: only inserts in exactly one upstream table, read once by the SQL: the SQL runs with that
+  table replaced by its inserted rows and the result is appended. Anything else rebuilds fully.
+- `merge` (`unique_key`) and `delete+insert` (`time_column`, `time_grain`): the keys (time buckets)
+  of every changed row, before and after images alike, are "touched"; the target's rows of touched
+  keys are deleted and the full SQL's rows of touched keys are inserted.
+
+A build falls back to a full rebuild (and says why in its message) whenever the change cannot be
+known exactly: no recorded snapshot, an upstream view, an upstream table re-created or altered, an
+expired snapshot, change counts that do not add up, a result whose columns changed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from featherbox.config.project import ModelSpec
+from featherbox.errors import FeatherBoxError
+from featherbox.execute.lake import LAKE, quote_ident, quote_table, sql_string, table_exists
+from featherbox.state.versions import NodeVersion
+
+TABLE, VIEW, APPEND, MERGE, DELETE_INSERT = "table", "view", "append", "merge", "delete+insert"
+INCREMENTAL = (APPEND, MERGE, DELETE_INSERT)
+GRAINS = ("hour", "day")
+META = ("snapshot_id", "rowid", "change_type")
+
+Guard = Callable[[str, int, "NodeVersion | None", bool], None]
+
+
+@dataclass
+class Built:
+    rows: int
+    message: str
+    state: dict = field(default_factory=dict)
+
+
+class FullRebuild(Exception):
+    """An incremental build cannot be exact: rebuild the whole table (the message says why)."""
+
+
+def materialization(spec: ModelSpec) -> str:
+    return spec.raw.get("materialized") or TABLE
+
+
+def is_incremental(spec: ModelSpec) -> bool:
+    return materialization(spec) in INCREMENTAL
+
+
+def key_columns(spec: ModelSpec) -> list[str]:
+    """The result's columns that partition it: `unique_key` (merge) or `[time_column]` (delete+insert)."""
+    kind = materialization(spec)
+    if kind == MERGE:
+        key = spec.raw.get("unique_key")
+        return [key] if isinstance(key, str) else list(key or [])
+    if kind == DELETE_INSERT:
+        return [spec.raw["time_column"]]
+    return []
+
+
+def source_columns(spec: ModelSpec) -> list[str]:
+    """The columns of a changed upstream row that give its key (or time)."""
+    if materialization(spec) == DELETE_INSERT:
+        return [spec.raw.get("upstream_time_column") or spec.raw["time_column"]]
+    return key_columns(spec)
+
+
+def build_model(
+    cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, full_refresh: bool, guard: Guard,
+) -> Built:
+    schema = spec.schema
+    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    search = [t.rpartition(".")[0] for name, t in sorted(resolved.items()) if "." not in name]
+    search = list(dict.fromkeys([s for s in search if s != schema] + [schema, "main"]))
+    cursor.execute(f"SET search_path = {sql_string(','.join(f'{LAKE}.{s}' for s in search))}")
+    kind = materialization(spec)
+    target = quote_table(spec.qualified)
+    if kind == VIEW:
+        if table_exists(cursor, spec.qualified) and is_table(cursor, spec.qualified):
+            cursor.execute(f"DROP TABLE {target}")
+        cursor.execute(f"CREATE OR REPLACE VIEW {target} AS {spec.sql}")
+        return Built(0, VIEW)
+    if kind == TABLE:
+        return Built(_full(cursor, spec, previous, guard), TABLE)
+
+    snapshot = cursor.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()[0]
+    state = {"materialized": kind, "snapshots": {table: snapshot for table in sorted(set(resolved.values()))}}
+    if full_refresh:
+        rows = _full(cursor, spec, previous, guard)
+        _check_keys(cursor, spec)
+        return Built(rows, f"{kind}: full build at snapshot {snapshot}", state)
+    incremental = _Incremental(cursor, spec, resolved, previous, snapshot)
+    try:
+        rows, message = incremental.run()
+    except FullRebuild as why:
+        rows = _full(cursor, spec, previous, guard)
+        _check_keys(cursor, spec)
+        message = f"{kind}: full rebuild: {why}"
+    finally:
+        incremental.cleanup()
+    return Built(rows, message, state)
+
+
+def _full(cursor, spec: ModelSpec, previous: NodeVersion | None, guard: Guard) -> int:
+    target = quote_table(spec.qualified)
+    if table_exists(cursor, spec.qualified) and not is_table(cursor, spec.qualified):
+        cursor.execute(f"DROP VIEW {target}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {target} AS {spec.sql}")
+    rows = cursor.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    guard(spec.qualified, rows, previous, bool(spec.raw.get("allow_empty")))
+    return rows
+
+
+def _check_keys(cursor, spec: ModelSpec) -> None:
+    columns = _columns(cursor, f"SELECT * FROM {quote_table(spec.qualified)}")
+    missing = [c for c in key_columns(spec) if c not in columns]
+    if missing:
+        what = "unique_key" if materialization(spec) == MERGE else "time_column"
+        raise FeatherBoxError(
+            f"{spec.qualified} ({spec.file}): {what} {', '.join(missing)} is not a column of the result "
+            f"(columns: {', '.join(columns)})"
+        )
+
+
+class _Incremental:
+    def __init__(self, cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, snapshot: int):
+        self.cursor, self.spec, self.resolved, self.previous, self.snapshot = cursor, spec, resolved, previous, snapshot
+        self.kind = materialization(spec)
+        self.target = quote_table(spec.qualified)
+        self.temps: list[tuple[str, str]] = []  # (kind, name)
+
+    def _temp(self, kind: str, prefix: str) -> str:
+        name = f"fbox_{prefix}_{uuid.uuid4().hex[:12]}"
+        self.temps.append((kind, name))
+        return name
+
+    def cleanup(self) -> None:
+        for kind, name in reversed(self.temps):
+            try:
+                self.cursor.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
+            except Exception:  # the transaction failed: the temp objects go with the cursor
+                return
+
+    def run(self) -> tuple[int, str]:
+        cursor, spec = self.cursor, self.spec
+        if self.previous is None or not table_exists(cursor, spec.qualified) or not is_table(cursor, spec.qualified):
+            raise FullRebuild(f"{spec.qualified} does not exist as a table")
+        recorded = (self.previous.state or {}).get("snapshots") or {}
+        if (self.previous.state or {}).get("materialized") != self.kind:
+            raise FullRebuild("no snapshot recorded by an earlier incremental build")
+        changes: dict[str, tuple[str, dict[str, int]]] = {}
+        for table in sorted(set(self.resolved.values())):
+            since = recorded.get(table)
+            if since is None:
+                raise FullRebuild(f"no snapshot recorded for {table}")
+            found = self._changes(table, int(since))
+            if found:
+                changes[table] = found
+        span = ", ".join(f"{t} since snapshot {recorded[t]}" for t in changes)
+        if not changes:
+            rows = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+            return rows, f"{self.kind}: no upstream rows changed since snapshot {min(recorded.values(), default=self.snapshot)}"
+        if self.kind == APPEND:
+            written = self._append(changes)
+            message = f"append: {written} rows appended from the inserts of {span}"
+        else:
+            deleted, inserted, touched = self._replace(changes)
+            unit = "keys" if self.kind == MERGE else "time ranges"
+            message = f"{self.kind}: {touched} {unit} recomputed ({deleted} rows deleted, {inserted} inserted) from the changes of {span}"
+        rows = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+        return rows, message
+
+    # --- reading one upstream table's change --------------------------------------------------
+    def _changes(self, table: str, since: int) -> tuple[str, dict[str, int]] | None:
+        cursor = self.cursor
+        schema, _, name = table.rpartition(".")
+        if not is_table(cursor, table):
+            raise FullRebuild(f"upstream {table} is a view: its changes are not tracked")
+        if since == self.snapshot:
+            return None
+        if since > self.snapshot:
+            raise FullRebuild(f"the recorded snapshot {since} of {table} is newer than the lake's {self.snapshot}")
+        snapshots = cursor.execute(
+            f"SELECT snapshot_id, changes FROM {LAKE}.snapshots() WHERE snapshot_id >= ? AND snapshot_id <= ?",
+            [since, self.snapshot],
+        ).fetchall()
+        if not any(s == since for s, _ in snapshots):
+            raise FullRebuild(f"snapshot {since} (last read of {table}) has expired")
+        recreated = any(
+            snapshot_id > since and table in {_unquote(t) for t in (changed or {}).get("tables_created", [])}
+            for snapshot_id, changed in snapshots
+        )
+        at = f"{quote_table(table)} AT (VERSION => {since})"
+        before_columns = _columns(cursor, f"SELECT * FROM {at}", types=True)
+        if before_columns != _columns(cursor, f"SELECT * FROM {quote_table(table)}", types=True):
+            raise FullRebuild(f"the columns of upstream {table} changed")
+        temp = self._temp("TABLE", "changes")
+        if recreated:
+            # CREATE OR REPLACE (a full reload) is a new table to DuckLake: its change feed starts
+            # empty. The change is then the multiset difference of the old and the new contents.
+            old, new = f"SELECT * FROM {at}", f"SELECT * FROM {quote_table(table)}"
+            cursor.execute(
+                f"CREATE TEMP TABLE {quote_ident(temp)} AS "
+                f"SELECT NULL::BIGINT AS snapshot_id, NULL::BIGINT AS rowid, 'delete' AS change_type, * FROM ({old} EXCEPT ALL {new}) "
+                f"UNION ALL BY NAME "
+                f"SELECT NULL::BIGINT AS snapshot_id, NULL::BIGINT AS rowid, 'insert' AS change_type, * FROM ({new} EXCEPT ALL {old})"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TEMP TABLE {quote_ident(temp)} AS SELECT * FROM ducklake_table_changes("
+                f"{sql_string(LAKE)}, {sql_string(schema)}, {sql_string(name)}, {since + 1}, {self.snapshot})"
+            )
+        counts = dict(
+            cursor.execute(f"SELECT change_type, count(*) FROM temp.main.{quote_ident(temp)} GROUP BY ALL").fetchall()
+        )
+        if not counts:
+            return None
+        before = cursor.execute(f"SELECT count(*) FROM {at}").fetchone()[0]
+        now = cursor.execute(f"SELECT count(*) FROM {quote_table(table)}").fetchone()[0]
+        if before + counts.get("insert", 0) - counts.get("delete", 0) != now:
+            raise FullRebuild(f"the changes of upstream {table} since snapshot {since} do not add up to its rows")
+        return temp, counts
+
+    def _check_result(self, sql: str) -> None:
+        if _columns(self.cursor, sql, types=True) != _columns(self.cursor, f"SELECT * FROM {self.target}", types=True):
+            raise FullRebuild("the result's columns differ from the table's")
+
+    # --- append -------------------------------------------------------------------------------
+    def _append(self, changes: dict[str, tuple[str, dict[str, int]]]) -> int:
+        for table, (_, counts) in changes.items():
+            other = {k: v for k, v in counts.items() if k != "insert"}
+            if other:
+                listed = ", ".join(f"{v} {k}" for k, v in sorted(other.items()))
+                raise FullRebuild(f"upstream {table} has deleted or updated rows ({listed}); append takes inserts only")
+        if len(changes) > 1:
+            raise FullRebuild(f"more than one upstream changed ({', '.join(changes)}); append takes one")
+        (table, (temp, _)), = changes.items()
+        view = self._temp("VIEW", "inserts")
+        self.cursor.execute(
+            f"CREATE TEMP VIEW {quote_ident(view)} AS SELECT * EXCLUDE ({', '.join(META)}) "
+            f"FROM temp.main.{quote_ident(temp)} WHERE change_type = 'insert'"
+        )
+        sql, replaced = replace_table(self.spec.sql, self.resolved, table, ("temp", "main", view))
+        if replaced != 1:
+            raise FullRebuild(f"the SQL reads {table} {replaced} times; append needs it read exactly once")
+        self._check_result(sql)
+        before = self.cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+        self.cursor.execute(f"INSERT INTO {self.target} BY NAME {sql}")
+        return self.cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0] - before
+
+    # --- merge and delete+insert --------------------------------------------------------------
+    def _bucket(self, column_sql: str) -> str:
+        grain = self.spec.raw.get("time_grain") if self.kind == DELETE_INSERT else None
+        return f"date_trunc({sql_string(grain)}, {column_sql})" if grain else column_sql
+
+    def _replace(self, changes: dict[str, tuple[str, dict[str, int]]]) -> tuple[int, int, int]:
+        cursor, spec = self.cursor, self.spec
+        keys, sources = key_columns(spec), source_columns(spec)
+        selects = []
+        for table, (temp, _) in changes.items():
+            present = _columns(cursor, f"SELECT * FROM temp.main.{quote_ident(temp)}")
+            missing = [c for c in sources if c not in present]
+            if missing:
+                raise FullRebuild(f"upstream {table} changed and has no column {', '.join(missing)} to find the rows to recompute")
+            exprs = ", ".join(f"{self._bucket('c.' + quote_ident(s))} AS k{i}" for i, s in enumerate(sources))
+            selects.append(f"SELECT {exprs} FROM temp.main.{quote_ident(temp)} AS c")
+        touched = self._temp("TABLE", "touched")
+        cursor.execute(f"CREATE TEMP TABLE {quote_ident(touched)} AS SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})")
+        count = cursor.execute(f"SELECT count(*) FROM temp.main.{quote_ident(touched)}").fetchone()[0]
+        sql = spec.sql.strip().rstrip(";")
+        self._check_result(f"SELECT * FROM ({sql}) AS m")
+
+        def match(alias: str) -> str:
+            return " AND ".join(
+                f"k.k{i} IS NOT DISTINCT FROM {self._bucket(f'{alias}.{quote_ident(c)}')}" for i, c in enumerate(keys)
+            )
+
+        exists = f"EXISTS (SELECT 1 FROM temp.main.{quote_ident(touched)} AS k WHERE {{}})"
+        before = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+        cursor.execute(f"DELETE FROM {self.target} AS t WHERE {exists.format(match('t'))}")
+        after_delete = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+        cursor.execute(f"INSERT INTO {self.target} BY NAME SELECT m.* FROM ({sql}) AS m WHERE {exists.format(match('m'))}")
+        after = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+        return before - after_delete, after - after_delete, count
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def is_table(cursor, qualified: str) -> bool:
+    schema, _, name = qualified.rpartition(".")
+    return bool(
+        cursor.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [LAKE, schema, name],
+        ).fetchone()[0]
+    )
+
+
+def _columns(cursor, sql: str, types: bool = False) -> Any:
+    described = cursor.execute(f"DESCRIBE {sql}").fetchall()
+    return sorted((r[0], r[1]) for r in described) if types else [r[0] for r in described]
+
+
+def _unquote(name: str) -> str:
+    return ".".join(part.strip('"') for part in name.split("."))
+
+
+def replace_table(sql: str, resolved: dict[str, str], table: str, replacement: tuple[str, str, str]) -> tuple[str, int]:
+    """`sql` with every reference that resolves to `table` pointing at `replacement` (catalog, schema,
+    name) instead, keeping the name it was written with as its alias; and how many were replaced.
+
+    Uses DuckDB's parser (`json_serialize_sql` / `json_deserialize_sql`); CTE names are not tables.
+    """
+    from featherbox.graph import sql_refs
+
+    tree = sql_refs._serialize(sql)
+    count = 0
+
+    def walk(node: Any, ctes: frozenset[str]) -> None:
+        nonlocal count
+        if isinstance(node, list):
+            for item in node:
+                walk(item, ctes)
+            return
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "BASE_TABLE" and "table_name" in node:
+            schema = (node.get("schema_name") or "").lower()
+            name = node["table_name"].lower()
+            if schema or name not in ctes:
+                written = f"{schema}.{name}" if schema else name
+                if resolved.get(written) == table:
+                    node["alias"] = node.get("alias") or node["table_name"]
+                    node["catalog_name"], node["schema_name"], node["table_name"] = replacement
+                    count += 1
+            walk(node.get("at_clause"), ctes)
+            return
+        if node.get("type") == "RECURSIVE_CTE_NODE" and node.get("cte_name"):
+            ctes = ctes | {node["cte_name"].lower()}
+        cte_map = node.get("cte_map")
+        if isinstance(cte_map, dict):
+            for entry in cte_map.get("map") or []:
+                walk(entry.get("value"), ctes)
+                ctes = ctes | {entry["key"].lower()}
+        for key, value in node.items():
+            if key != "cte_map":
+                walk(value, ctes)
+
+    walk(tree.get("statements"), frozenset())
+    with sql_refs._connection_lock:
+        rewritten = sql_refs._connection.execute("SELECT json_deserialize_sql(?)", [json.dumps(tree)]).fetchone()[0]
+    return rewritten, count
