@@ -122,3 +122,144 @@ def query(project: Path, sql: str) -> list[dict]:
 
 def plan_actions(project: Path) -> list[dict]:
     return json.loads(fbox(project, "plan", "--json").stdout)["actions"]
+
+
+# throwaway servers for CDC (server settings the shared instances lack; see /work/shared/TESTING.md)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cannot_start(what: str, detail: str):
+    message = f"cannot start a throwaway {what}: {detail}; see /work/shared/TESTING.md"
+    if CI:
+        pytest.fail(message + " (CI=true: not skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_logical_server(tmp_path_factory):
+    """A PostgreSQL 15 with wal_level=logical on a free port, run as the postgres user."""
+    import glob
+    import shutil
+    import tempfile
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins or shutil.which("runuser") is None:
+        _cannot_start("PostgreSQL", "no initdb under /usr/lib/postgresql or no runuser")
+    bindir = os.path.dirname(bins[-1])
+    base = tempfile.mkdtemp(prefix="fbox_pg_")
+    os.chmod(base, 0o755)
+    data = os.path.join(base, "data")
+    subprocess.run(["chown", "postgres", base], check=False)
+    port = _free_port()
+
+    def as_pg(*cmd):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, timeout=120)
+
+    done = as_pg(f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync")
+    if done.returncode:
+        _cannot_start("PostgreSQL", f"initdb failed: {done.stderr.strip()[-400:]}")
+    opts = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=logical "
+            "-c max_replication_slots=10 -c max_wal_senders=10")
+    done = as_pg(f"{bindir}/pg_ctl", "-D", data, "-l", f"{base}/log", "-w", "start", "-o", opts)
+    if done.returncode:
+        _cannot_start("PostgreSQL", f"pg_ctl start failed: {done.stderr.strip()[-400:]}")
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": "postgres", "password": ""}
+    finally:
+        as_pg(f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pgl(pg_logical_server):
+    """A fresh database on the logical-decoding server; its replication slots are dropped afterwards."""
+    import psycopg
+
+    params = pg_logical_server
+    admin = psycopg.connect(**{k: v for k, v in params.items() if v != ""}, dbname="postgres", autocommit=True)
+    dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{dbname}"')
+    con = psycopg.connect(**{k: v for k, v in params.items() if v != ""}, dbname=dbname, autocommit=True)
+    try:
+        yield Source("postgresql", params, dbname, con)
+    finally:
+        con.close()
+        for (slot,) in admin.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (dbname,)).fetchall():
+            admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def mariadb_binlog_server():
+    """A MariaDB with a ROW binlog (binlog_row_metadata=FULL) on a free port."""
+    import shutil
+    import tempfile
+    import time
+
+    install, daemon = shutil.which("mariadb-install-db"), shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+    if not install or not os.path.exists(daemon):
+        _cannot_start("MariaDB", "no mariadb-install-db / mariadbd")
+    base = tempfile.mkdtemp(prefix="fbox_my_")
+    os.chmod(base, 0o755)
+    data = os.path.join(base, "data")
+    done = subprocess.run([install, "--no-defaults", f"--datadir={data}", "--user=mysql", "--auth-root-authentication-method=normal"],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        _cannot_start("MariaDB", f"mariadb-install-db failed: {done.stderr.strip()[-400:]}")
+    subprocess.run(["chown", "-R", "mysql", base], check=False)
+    port = _free_port()
+    log = open(os.path.join(base, "log"), "w")
+    proc = subprocess.Popen([daemon, "--no-defaults", f"--datadir={data}", f"--socket={base}/s.sock", f"--port={port}",
+                             "--bind-address=127.0.0.1", "--user=mysql", "--log-bin=mysql-bin", "--binlog-format=ROW",
+                             "--binlog-row-metadata=FULL", "--server-id=1", "--skip-name-resolve"], stdout=log, stderr=log)
+    params = {"host": "127.0.0.1", "port": port, "user": "root", "password": ""}
+    import mysql.connector
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            mysql.connector.connect(**params, connection_timeout=2).close()
+            break
+        except Exception as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                _cannot_start("MariaDB", f"{exc}; log: {open(os.path.join(base, 'log')).read()[-400:]}")
+            time.sleep(0.2)
+    try:
+        yield params
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def myb(mariadb_binlog_server):
+    """A fresh database on the binlog MariaDB."""
+    import mysql.connector
+
+    params = mariadb_binlog_server
+    admin = mysql.connector.connect(**params, autocommit=True)
+    dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
+    cur = admin.cursor()
+    cur.execute(f"CREATE DATABASE `{dbname}`")
+    con = mysql.connector.connect(**params, database=dbname, autocommit=True)
+    try:
+        yield Source("mysql", params, dbname, con)
+    finally:
+        con.close()
+        cur.execute(f"DROP DATABASE IF EXISTS `{dbname}`")
+        cur.close()
+        admin.close()

@@ -59,6 +59,23 @@ class RelationalAdapter(AdapterType):
         inc = self.spec.raw.get("incremental")
         return inc if inc and inc.get("type") in ("column", "columner") else None
 
+    @property
+    def cdc(self) -> bool:
+        inc = self.spec.raw.get("incremental")
+        return bool(inc) and inc.get("type") == "cdc"
+
+    def cdc_reader(self):
+        """The plugin's `featherbox.tables.cdc.CdcReader` for `incremental: {type: cdc}`."""
+        raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): {self.dialect.title} does not support incremental cdc")
+
+    def on_delete(self) -> None:
+        if self.cdc:
+            reader = self.cdc_reader()
+            try:
+                reader.release()
+            finally:
+                reader.close()
+
     def _declared(self) -> list[dict] | None:
         tables = self.spec.raw.get("tables")
         if tables is None:
@@ -93,10 +110,15 @@ class RelationalAdapter(AdapterType):
                 conn.close()
 
     def output_tables(self) -> list[str]:
-        return [f"{self.name}.{t['name']}" for t in self.tables()]
+        names = [t["name"] for t in self.tables()]
+        if self.cdc:  # the applied changes, for incremental models (featherbox.tables.cdc)
+            from featherbox.tables.cdc import delta_name
+
+            names += [delta_name(n) for n in names]
+        return [f"{self.name}.{n}" for n in names]
 
     def _primary_key(self, table: dict) -> list[str]:
-        pk = table.get("primary_key") or (self.incremental or {}).get("primary_key")
+        pk = table.get("primary_key") or (self.spec.raw.get("incremental") or {}).get("primary_key")
         return [pk] if isinstance(pk, str) else list(pk or [])
 
     def _lookback(self, watermark: Any):
@@ -144,6 +166,8 @@ class RelationalAdapter(AdapterType):
     def detect(self, con, previous):
         if previous is None:
             return Detection(True, "never loaded")
+        if self.cdc:
+            return self._detect_cdc(previous)
         conn = self._connect()
         try:
             if self._declared() is None:
@@ -159,6 +183,21 @@ class RelationalAdapter(AdapterType):
             raise FeatherBoxError(f"{self._where()}: checking the source failed: {scrub(exc, self.params)}") from None
         finally:
             conn.close()
+
+    def _detect_cdc(self, previous):
+        from featherbox.tables.cdc import detect_cdc
+
+        if sorted(t["name"] for t in self.tables()) != sorted(previous.get("tables") or []):
+            return Detection(True, "the set of source tables changed")
+        reader = self.cdc_reader()
+        try:
+            return detect_cdc(reader, previous)
+        except FeatherBoxError:
+            raise
+        except Exception as exc:
+            raise FeatherBoxError(f"{self._where()}: checking the change stream failed: {scrub(exc, self.params)}") from None
+        finally:
+            reader.close()
 
     def _detect_full(self, conn, previous):
         before = previous.get("signatures") or {}
@@ -238,6 +277,8 @@ class RelationalAdapter(AdapterType):
             raise FeatherBoxError(f"{self._where()}: load failed: {scrub(exc, self.params, dsn)}") from None
 
     def _load(self, ctx: LoadContext) -> LoadResult:
+        if self.cdc:
+            return self._load_cdc(ctx)
         con = ctx.con
         conn = self._connect()
         try:
@@ -273,6 +314,24 @@ class RelationalAdapter(AdapterType):
                 rows[f"{self.name}.{table['name']}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             notes.append(f"copied {len(rows)} tables")
         return LoadResult(rows, state, "; ".join(n for n in notes if n))
+
+    def _load_cdc(self, ctx: LoadContext) -> LoadResult:
+        from featherbox.tables.cdc import load_cdc
+
+        con = ctx.con
+        tables = self.tables()
+        alias = self._attach(con)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.name)}")
+
+        def copy(table: dict) -> None:
+            target = quote_table(f"{self.name}.{table['name']}")
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(alias, table)}")
+
+        reader = self.cdc_reader()
+        try:
+            return load_cdc(self, ctx, reader, tables, copy)
+        finally:
+            reader.close()
 
     def _load_column(self, con, alias: str, table: dict, previous: dict | None) -> tuple[int, dict, str]:
         column = self.incremental["column"]

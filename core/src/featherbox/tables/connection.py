@@ -48,7 +48,7 @@ PRIMARY_KEY = {
 }
 
 
-def adapter_schema(type_name: str, dialect_title: str, with_schema: bool) -> dict:
+def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_options: dict | None = None) -> dict:
     props: dict[str, Any] = {
         "type": {"const": type_name},
         "description": {"type": "string"},
@@ -77,16 +77,21 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool) -> dic
             "description": "omit for a full copy each time the source changes",
             "type": "object",
             "properties": {
-                # `columner` is an accepted alias of `column`. CDC is not implemented (yet).
-                "type": {"enum": ["column", "columner"]},
+                # `columner` is an accepted alias of `column`; `cdc` follows the server's change log
+                # (featherbox.tables.cdc and the plugin's cdc module).
+                "type": {"enum": ["column", "columner", "cdc"]},
                 "column": {"type": "string", "pattern": NAME},
                 "primary_key": PRIMARY_KEY,
                 "lookback": {
                     "description": "re-read rows this far below the watermark: a duration (5m) for time columns, a number for numeric ones",
                     "anyOf": [{"type": "string", "minLength": 1}, {"type": "number", "minimum": 0}],
                 },
+                **(cdc_options or {}),
             },
-            "required": ["type", "column", "primary_key"],
+            "required": ["type"],
+            "if": {"properties": {"type": {"enum": ["column", "columner"]}}},
+            "then": {"required": ["column", "primary_key"], **({"not": {"anyOf": [{"required": [k]} for k in cdc_options]}} if cdc_options else {})},
+            "else": {"not": {"anyOf": [{"required": ["column"]}, {"required": ["lookback"]}]}},
             "additionalProperties": False,
         },
     }

@@ -69,6 +69,11 @@ class MySQLDialect(Dialect):
 
 class MySQLAdapter(RelationalAdapter):
     type_name = "mysql"
-    description = "tables of a MySQL or MariaDB database (full copy, or incremental by a column)"
+    description = "tables of a MySQL or MariaDB database (full copy, incremental by a column, or cdc from the row binlog)"
     config_schema = adapter_schema("mysql", "MySQL", with_schema=False)
     dialect = MySQLDialect()
+
+    def cdc_reader(self):
+        from fbox_mysql.cdc import MySQLCdc
+
+        return MySQLCdc(self)

@@ -61,7 +61,15 @@ class PostgresDialect(Dialect):
 
 class PostgresAdapter(RelationalAdapter):
     type_name = "postgresql"
-    description = "tables of a PostgreSQL database (full copy, or incremental by a column)"
-    config_schema = adapter_schema("postgresql", "PostgreSQL", with_schema=True)
+    description = "tables of a PostgreSQL database (full copy, incremental by a column, or cdc from a replication slot)"
+    config_schema = adapter_schema("postgresql", "PostgreSQL", with_schema=True, cdc_options={
+        "slot": {"type": "string", "pattern": r"^[a-z0-9_]{1,63}$",
+                 "description": "cdc: replication slot (and publication) name; default fbox_<adapter>_<hash>"},
+    })
     dialect = PostgresDialect()
+
+    def cdc_reader(self):
+        from fbox_postgresql.cdc import PostgresCdc
+
+        return PostgresCdc(self)
 
