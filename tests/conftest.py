@@ -1,43 +1,10 @@
-"""Shared helpers: run the installed `fbox` console script against a project directory."""
+"""Fixtures shared by every test folder; command-line helpers live in `fboxcli`."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-FBOX = str(Path(sys.executable).parent / "fbox")
-
-
-def fbox(*args: str, project: Path | None = None, env: dict | None = None, check: bool = False, timeout: float = 120):
-    command = [FBOX, *(["-C", str(project)] if project else []), *args]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
-    return result
-
-
-def query(project: Path, sql: str, env: dict | None = None) -> list[dict]:
-    result = fbox("query", sql, "--format", "json", project=project, env=env, check=True)
-    return json.loads(result.stdout)
-
-
-def run_json(project: Path, *args: str, env: dict | None = None, expect_ok: bool = True) -> dict:
-    result = fbox("run", "--json", *args, project=project, env=env)
-    if expect_ok and result.returncode != 0:
-        raise AssertionError(f"fbox run failed:\n{result.stdout}\n{result.stderr}")
-    return json.loads(result.stdout)
-
-
-def ran(payload: dict) -> dict[str, str]:
-    """node -> status of every action a `run --json` executed."""
-    return {a["node"]: a["status"] for a in payload["actions"]}
 
 
 @pytest.fixture

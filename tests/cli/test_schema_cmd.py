@@ -7,7 +7,7 @@ import json
 import jsonschema
 import yaml
 
-from conftest import fbox
+from fboxcli import fbox
 
 
 def validator(root, kind):

@@ -14,7 +14,7 @@ import pytest
 
 from featherbox.testing import write_project
 
-from conftest import FBOX, fbox
+from fboxcli import FBOX, fbox
 
 TABLES = ["main.logs", "app.users", "staging.hits", "marts.by_country", "marts.totals"]
 

@@ -11,8 +11,8 @@ import pytest
 
 from featherbox.testing import write_project
 
-from conftest import fbox, query, ran
-from conftest import run_json as _run_json
+from fboxcli import fbox, query, ran
+from fboxcli import run_json as _run_json
 
 
 def run_json(root: Path, *args: str, expect_ok: bool = True) -> dict:

@@ -11,7 +11,7 @@ from featherbox.files.patterns import listing_globs, parse_pattern
 from featherbox.registry import default_registry
 from featherbox.testing import write_project
 
-from conftest import query, ran, run_json
+from fboxcli import query, ran, run_json
 
 PATTERN = "logs/[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH][MM].csv"
 

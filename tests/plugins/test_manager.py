@@ -15,7 +15,7 @@ from featherbox.hookspecs import hookimpl
 from featherbox.plugins import build_manager, new_manager
 from featherbox.registry import DuplicateTypeError, UnknownTypeError, collect
 
-from conftest import fbox
+from fboxcli import fbox
 
 
 class DemoAdapter(AdapterType):

@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-FBOX = str(Path(sys.executable).parent / "fbox")
+
 CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -107,21 +105,6 @@ def my():
         cur.execute(f"DROP DATABASE IF EXISTS `{dbname}`")
         cur.close()
         admin.close()
-
-
-def fbox(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([FBOX, "-C", str(project), *args], capture_output=True, text=True, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"fbox {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def query(project: Path, sql: str) -> list[dict]:
-    return json.loads(fbox(project, "query", sql, "--format", "json").stdout)
-
-
-def plan_actions(project: Path) -> list[dict]:
-    return json.loads(fbox(project, "plan", "--json").stdout)["actions"]
 
 
 # throwaway servers for CDC (server settings the shared instances lack; see /work/shared/TESTING.md)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from featherbox.testing import write_project
 
-from conftest import FBOX, fbox, plan_actions, query
+from dbtest import FBOX, fbox, plan_actions, query
 from test_cdc_postgresql import KILL_HOOK
 
 SEED = [

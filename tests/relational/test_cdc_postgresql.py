@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from featherbox.testing import write_project
 
-from conftest import FBOX, fbox, plan_actions, query
+from dbtest import FBOX, fbox, plan_actions, query
 
 SEED = [
     "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), ts timestamptz, flag boolean, "

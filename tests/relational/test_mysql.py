@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from featherbox.testing import write_project
 
-from conftest import fbox, plan_actions, query
+from dbtest import fbox, plan_actions, query
 
 T0 = datetime(2024, 5, 1, 12, 0, 0)
 

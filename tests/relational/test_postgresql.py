@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from featherbox.testing import write_project
 
-from conftest import fbox, plan_actions, query
+from dbtest import fbox, plan_actions, query
 
 SEED = [
     "CREATE TABLE customers (id int PRIMARY KEY, name text, balance numeric(10,2), updated_at timestamptz NOT NULL)",

@@ -33,6 +33,9 @@ class LoadResult:
     rows: dict[str, int]
     state: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    #: True when the load applied changes to existing tables instead of replacing them; the
+    #: empty-result guard (a non-empty table replaced by 0 rows) then does not apply
+    incremental: bool = False
 
 
 class AdapterType(ABC):
@@ -108,6 +111,8 @@ class MetadataBackend(ABC):
     implemented: ClassVar[bool] = True
     #: DB-API paramstyle of `connect()`: "qmark" (?) or "format" (%s)
     paramstyle: ClassVar[str] = "qmark"
+    #: False when the catalog has a single writer: node transactions then take turns
+    parallel_transactions: ClassVar[bool] = True
 
     def __init__(self, config: dict, root: Path):
         self.config = config

@@ -115,7 +115,10 @@ class Workspace:
                     self._record_event(history, run_id, kind, action, outcome)
                     on_event(kind, action, outcome)
 
-                runner = Runner(self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event, versions)
+                serial = not self.backends.database.parallel_transactions
+                runner = Runner(
+                    self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event, versions, serial
+                )
                 history.defer()
                 try:
                     result = runner.run(plan)

@@ -6,6 +6,7 @@ transaction, so a failed or killed run marks nothing as processed and leaves no 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -78,6 +79,7 @@ class Runner:
         timeout: float | None = None,
         on_event: Callable[[str, Action, NodeOutcome | None], None] = lambda *a: None,
         versions: dict[str, NodeVersion] | None = None,
+        serial_transactions: bool = False,
     ):
         self.project, self.graph, self.adapters, self.con = project, graph, adapters, con
         self.run_id, self.threads, self.timeout, self.on_event = run_id, max(1, threads), timeout, on_event
@@ -86,6 +88,10 @@ class Runner:
         self._lock = threading.Lock()
         self._timed_out = threading.Event()
         self._commit_lock = threading.Lock()
+        # With a catalog that allows one writer (SQLite), overlapping node transactions can only
+        # conflict at commit and redo their work; they take turns instead (each query still uses
+        # every core).
+        self._transaction_lock = threading.Lock() if serial_transactions else contextlib.nullcontext()
 
     def run(self, plan: Plan) -> RunResult:
         result = RunResult(self.run_id)
@@ -154,9 +160,14 @@ class Runner:
     def _execute(self, action: Action, fingerprints: dict[str, str]) -> NodeOutcome:
         started = time.monotonic()
         for attempt in range(1, RETRIES + 1):
-            outcome = self._attempt(action, fingerprints, started)
+            with self._transaction_lock:
+                if self._timed_out.is_set():
+                    error = f"interrupted: the run exceeded deployments.timeout ({self.timeout:g}s)"
+                    return NodeOutcome(action.node, TIMED_OUT, 0, time.monotonic() - started, error=error)
+                outcome = self._attempt(action, fingerprints, started)
             if outcome.status != FAILED or not _transient(outcome.error) or attempt == RETRIES:
                 return outcome
+            self.on_event("log", action, NodeOutcome(action.node, "log", message=f"retrying (attempt {attempt + 1}) after: {outcome.error}"))
             time.sleep(0.05 * attempt * attempt)  # the transaction rolled back: running it again is safe
         return outcome
 
@@ -227,7 +238,7 @@ class Runner:
         if previous:
             for stale in sorted(set(previous.tables) - set(tables)):
                 _drop(cursor, stale)
-        for table in tables:
+        for table in tables if not result.incremental else ():
             self._guard_empty(action, table, result.rows[table], previous, allowed=False)
         version = self._new_version(action, fingerprints, state=result.state, tables=tables, row_counts=result.rows)
         return version, sum(result.rows.values()), result.message

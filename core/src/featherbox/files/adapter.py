@@ -201,7 +201,7 @@ class FileAdapter(AdapterType):
         else:
             message = self._incremental_load(con, selection, ctx.run_id)
         rows = con.execute(f"SELECT count(*) FROM {quote_table(self.table)}").fetchone()[0]
-        return LoadResult({self.table: rows}, {"files": len(self.ledger(con))}, message)
+        return LoadResult({self.table: rows}, {"files": len(self.ledger(con))}, message, incremental=not full)
 
     def _select(self, files: list[FileInfo]) -> str:
         root = self.root()

@@ -313,7 +313,7 @@ class RelationalAdapter(AdapterType):
                 con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(alias, table)}")
                 rows[f"{self.name}.{table['name']}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             notes.append(f"copied {len(rows)} tables")
-        return LoadResult(rows, state, "; ".join(n for n in notes if n))
+        return LoadResult(rows, state, "; ".join(n for n in notes if n), incremental=bool(self.incremental))
 
     def _load_cdc(self, ctx: LoadContext) -> LoadResult:
         from featherbox.tables.cdc import load_cdc

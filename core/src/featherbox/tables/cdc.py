@@ -281,7 +281,7 @@ def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, ta
         for t in (name, delta_name(name)):
             rows[f"{adapter.name}.{t}"] = con.execute(f"SELECT count(*) FROM {quote_table(f'{adapter.name}.{t}')}").fetchone()[0]
     state = {"mode": "cdc", "tables": sorted(keys), "position": position}
-    return LoadResult(rows, state, "; ".join(notes))
+    return LoadResult(rows, state, "; ".join(notes), incremental=True)
 
 
 def detect_cdc(reader: CdcReader, previous: dict) -> Detection:

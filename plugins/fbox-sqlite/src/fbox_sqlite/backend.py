@@ -10,6 +10,7 @@ from featherbox.state.file_lock import FileRunLock
 
 class SQLiteBackend(MetadataBackend):
     type_name = "sqlite"
+    parallel_transactions = False  # DuckLake holds its SQLite read from BEGIN to COMMIT
     description = "DuckLake catalog and FeatherBox state in one SQLite file (the default)"
     config_schema = {
         "type": "object",
