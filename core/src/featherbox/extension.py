@@ -102,28 +102,34 @@ class IncrementalStrategy(ABC):
     description: ClassVar[str] = ""
 
 
-class MetadataBackend(ABC):
-    """Where the DuckLake catalog and FeatherBox's run history live (`database:` in project.yml)."""
+class ProjectBackend(ABC):
+    """A `type:`d section of project.yml (`database:` or `storage:`), made for one project."""
 
     type_name: ClassVar[str]
     config_schema: ClassVar[dict]
     description: ClassVar[str] = ""
     implemented: ClassVar[bool] = True
-    #: DB-API paramstyle of `connect()`: "qmark" (?) or "format" (%s)
-    paramstyle: ClassVar[str] = "qmark"
-    #: False when the catalog has a single writer: node transactions then take turns
-    parallel_transactions: ClassVar[bool] = True
 
     def __init__(self, config: dict, root: Path):
         self.config = config
         self.root = root
 
+    def duckdb_extensions(self) -> list[str]:
+        """DuckDB extensions the lake connection needs for this backend."""
+        return []
+
+
+class MetadataBackend(ProjectBackend):
+    """Where the DuckLake catalog and FeatherBox's run history live (`database:` in project.yml)."""
+
+    #: DB-API paramstyle of `connect()`: "qmark" (?) or "format" (%s)
+    paramstyle: ClassVar[str] = "qmark"
+    #: False when the catalog has a single writer: node transactions then take turns
+    parallel_transactions: ClassVar[bool] = True
+
     @abstractmethod
     def ducklake_catalog(self) -> str:
         """The DuckLake catalog part of `ATTACH 'ducklake:<this>'`."""
-
-    def duckdb_extensions(self) -> list[str]:
-        return []
 
     def ducklake_options(self) -> dict[str, str]:
         """Extra `ATTACH` options (`META_*` settings of the catalog connection)."""
@@ -156,24 +162,12 @@ class RunLock(ABC):
         """Who holds the lock now (host, pid, since), for the refusal message."""
 
 
-class StorageBackend(ABC):
+class StorageBackend(ProjectBackend):
     """Where DuckLake writes data files (`storage:` in project.yml)."""
-
-    type_name: ClassVar[str]
-    config_schema: ClassVar[dict]
-    description: ClassVar[str] = ""
-    implemented: ClassVar[bool] = True
-
-    def __init__(self, config: dict, root: Path):
-        self.config = config
-        self.root = root
 
     @abstractmethod
     def data_path(self) -> str:
         """The DuckLake `DATA_PATH`."""
-
-    def duckdb_extensions(self) -> list[str]:
-        return []
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make `data_path()` reachable from `con` (secrets, registered filesystems)."""

@@ -67,14 +67,21 @@ def lake_schemas(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def is_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """True for a lake table (not a view) named `schema.table`."""
+    schema, _, name = qualified.rpartition(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [LAKE, schema or "main", name],
+        ).fetchone()[0]
+    )
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, _, table = qualified.rpartition(".")
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [LAKE, schema or "main", table],
-    ).fetchone()
-    if row[0]:
+    if is_table(con, qualified):
         return True
+    schema, _, table = qualified.rpartition(".")
     row = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE database_name = ? AND schema_name = ? AND view_name = ?",
         [LAKE, schema or "main", table],

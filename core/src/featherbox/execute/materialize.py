@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from featherbox.config.project import ModelSpec
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, quote_ident, quote_table, sql_string, table_exists
+from featherbox.execute.lake import LAKE, is_table, quote_ident, quote_table, sql_string, table_exists
 from featherbox.state.versions import NodeVersion
 
 TABLE, VIEW, APPEND, MERGE, DELETE_INSERT = "table", "view", "append", "merge", "delete+insert"
@@ -301,16 +301,6 @@ class _Incremental:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def is_table(cursor, qualified: str) -> bool:
-    schema, _, name = qualified.rpartition(".")
-    return bool(
-        cursor.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-            [LAKE, schema, name],
-        ).fetchone()[0]
-    )
-
-
 def _columns(cursor, sql: str, types: bool = False) -> Any:
     described = cursor.execute(f"DESCRIBE {sql}").fetchall()
     return sorted((r[0], r[1]) for r in described) if types else [r[0] for r in described]

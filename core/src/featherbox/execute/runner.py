@@ -21,7 +21,7 @@ import networkx as nx
 
 from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, quote_table, table_exists
+from featherbox.execute.lake import LAKE, is_table, quote_table, table_exists
 from featherbox.extension import AdapterType, Detection, LoadContext
 from featherbox.plan.planner import DESTROY, Action, Plan
 from featherbox.secrets import redact
@@ -270,20 +270,10 @@ class Runner:
             )
 
 
-def _is_table(cursor, qualified: str) -> bool:
-    schema, _, name = qualified.rpartition(".")
-    return bool(
-        cursor.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-            [LAKE, schema, name],
-        ).fetchone()[0]
-    )
-
-
 def _drop(cursor, qualified: str) -> None:
     if not table_exists(cursor, qualified):
         return
-    kind = "TABLE" if _is_table(cursor, qualified) else "VIEW"
+    kind = "TABLE" if is_table(cursor, qualified) else "VIEW"
     cursor.execute(f"DROP {kind} {quote_table(qualified)}")
 
 
