@@ -27,3 +27,186 @@ def fbox_project(tmp_path):
         return write_project(tmp_path / name, files or {})
 
     return make
+
+
+# --- the adapter contract suite ---------------------------------------------------------------
+
+
+def _ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+class AdapterContract:
+    """Tests every adapter type must pass. Subclass it in a test module (name the subclass `Test...`)
+    and provide the fixtures below; pytest then runs each `test_*` method against your adapter.
+
+    Required fixtures:
+
+    - `adapter_type`: the `AdapterType` subclass under test;
+    - `valid_config`: an adapter document (the dict an `adapters/<name>.yml` holds) that loads rows.
+
+    Optional fixtures:
+
+    - `project_files`: extra files (relative path -> text or bytes) the source needs, e.g. a sample
+      CSV or a SQLite database, written into the project directory; default none;
+    - `project_yml`: the `project.yml` text; default empty (local storage, SQLite database);
+    - `adapter_env`: environment variables the documents' `$VAR`s need; default none;
+    - `broken_config`: a document the adapter's schema must reject; default `valid_config` with
+      `config:` replaced by `{"fbox_contract_not_an_option": true}` (override it if your schema
+      accepts that, i.e. has no required `config` keys and allows unknown ones).
+
+    The adapter file is `adapters/<adapter_name>.yml` (`adapter_name = "contract"` by default).
+    """
+
+    adapter_name = "contract"
+
+    # -- fixtures a subclass provides ---------------------------------------------------------
+
+    @pytest.fixture
+    def adapter_type(self):
+        pytest.fail(f"{type(self).__name__} must define the fixture `adapter_type` (the AdapterType subclass)")
+
+    @pytest.fixture
+    def valid_config(self):
+        pytest.fail(f"{type(self).__name__} must define the fixture `valid_config` (an adapter document as a dict)")
+
+    @pytest.fixture
+    def project_files(self) -> dict:
+        return {}
+
+    @pytest.fixture
+    def project_yml(self) -> str:
+        return ""
+
+    @pytest.fixture
+    def adapter_env(self) -> dict:
+        return {}
+
+    @pytest.fixture
+    def broken_config(self, valid_config) -> dict:
+        return {**valid_config, "config": {"fbox_contract_not_an_option": True}}
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def contract_project(self, tmp_path, monkeypatch, valid_config, project_files, project_yml, adapter_env) -> Path:
+        """The project directory: `project.yml`, the adapter file and `project_files`."""
+        import yaml
+
+        for key, value in adapter_env.items():
+            monkeypatch.setenv(key, str(value))
+        root = tmp_path / "contract-project"
+        write_project(root, {"project.yml": project_yml})
+        for rel, content in project_files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(textwrap.dedent(content))
+        (root / "adapters").mkdir(exist_ok=True)
+        (root / "adapters" / f"{self.adapter_name}.yml").write_text(yaml.safe_dump(valid_config, sort_keys=False))
+        return root
+
+    @staticmethod
+    def workspace(root: Path):
+        from featherbox.workspace import Workspace
+
+        return Workspace(root)
+
+    @staticmethod
+    def row_counts(ws, tables: list[str]) -> dict[str, int]:
+        """Rows in each lake table (`schema.table`); a missing table is reported by the query's error."""
+        from featherbox.execute.lake import quote_table
+
+        con = ws.open_lake(for_writing=False)
+        try:
+            return {t: con.execute(f"SELECT count(*) FROM {quote_table(t)}").fetchone()[0] for t in tables}
+        finally:
+            con.close()
+
+    def run(self, root: Path, **kwargs):
+        """`fbox run` in process: returns (plan, result) and fails the test with every node's error."""
+        plan, result = self.workspace(root).run(**kwargs)
+        if not result.ok:
+            errors = "\n".join(f"  {node}: {o.status}: {o.error}" for node, o in result.outcomes.items() if o.status != "completed")
+            pytest.fail(f"the run failed:\n{errors}")
+        return plan, result
+
+    # -- the contract -----------------------------------------------------------------------------
+
+    def test_config_schema_is_valid_and_accepts_valid_config(self, adapter_type, valid_config, adapter_env):
+        import os
+
+        import jsonschema
+
+        from featherbox.config.interpolate import Environment, interpolate
+
+        # the schema sees the document as the loader does: with its `$VAR`s substituted
+        valid_config, missing = interpolate(
+            valid_config, Environment({**os.environ, **{k: str(v) for k, v in adapter_env.items()}}), Path("<valid_config>"), {}
+        )
+        assert not missing, "valid_config uses variables adapter_env does not set: " + "; ".join(map(str, missing))
+        schema = adapter_type.config_schema
+        assert isinstance(schema, dict), f"{adapter_type.__name__}.config_schema must be a dict"
+        validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        validator_cls.check_schema(schema)
+        errors = sorted(validator_cls(schema).iter_errors(valid_config), key=str)
+        assert not errors, "valid_config is rejected by config_schema:\n" + "\n".join(f"  {e.message}" for e in errors)
+        assert valid_config.get("type") == adapter_type.type_name, "valid_config's `type:` must be the adapter's type_name"
+
+    def test_type_is_registered_through_an_entry_point(self, adapter_type):
+        from featherbox.plugins import build_manager
+        from featherbox.registry import collect
+
+        pm, report = build_manager()
+        registry = collect(pm, report)
+        name = adapter_type.type_name
+        assert name in registry.adapters, (
+            f"no installed plugin provides adapter type {name!r} (installed: {', '.join(sorted(registry.adapters))}; "
+            f"failed plugins: {report.failed or 'none'}); is the package installed with a `featherbox` entry point?"
+        )
+        found = registry.adapters[name]
+        assert found.__module__ == adapter_type.__module__ and found.__qualname__ == adapter_type.__qualname__, (
+            f"adapter type {name!r} is provided by {found.__module__}.{found.__qualname__}, not {adapter_type.__module__}.{adapter_type.__qualname__}"
+        )
+        plugin = registry.provided_by[("adapter", name)]
+        assert plugin in report.loaded, f"{name!r} comes from {plugin!r}, which was not loaded from an entry point"
+        assert adapter_type.implemented, f"{name!r} is marked implemented = False"
+
+    def test_runs_end_to_end_and_writes_its_output_tables(self, contract_project):
+        ws = self.workspace(contract_project)
+        adapter = ws.backends.adapters[self.adapter_name]
+        tables = adapter.output_tables()
+        assert tables, "output_tables() returned no table"
+        for table in tables:
+            assert table.count(".") == 1, f"output table {table!r} is not `schema.table`"
+        plan, result = self.run(contract_project)
+        assert self.adapter_name in {a.node for a in plan.actions}, "the first run did not load the adapter"
+        counts = self.row_counts(self.workspace(contract_project), tables)
+        empty = [t for t, n in counts.items() if not n]
+        assert not empty, f"output tables without rows after the first run: {', '.join(empty)}"
+
+    def test_second_run_is_a_no_op(self, contract_project):
+        self.run(contract_project)
+        ws = self.workspace(contract_project)
+        tables = ws.backends.adapters[self.adapter_name].output_tables()
+        before = self.row_counts(ws, tables)
+        plan, _ = self.run(contract_project)
+        assert plan.empty, "a second run with an unchanged source did work: " + ", ".join(
+            f"{a.action} {a.node} ({a.reason})" for a in plan.actions
+        )
+        assert self.row_counts(self.workspace(contract_project), tables) == before
+
+    def test_broken_config_is_reported_naming_the_adapter_file(self, contract_project, broken_config):
+        import yaml
+
+        from featherbox.errors import FeatherBoxError
+
+        file = contract_project / "adapters" / f"{self.adapter_name}.yml"
+        file.write_text(yaml.safe_dump(broken_config, sort_keys=False))
+        with pytest.raises(FeatherBoxError) as error:
+            self.workspace(contract_project).graph
+        assert str(file) in str(error.value), f"the error does not name {file}:\n{error.value}"

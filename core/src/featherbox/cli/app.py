@@ -58,6 +58,8 @@ def create_app(pm=None) -> typer.Typer:
     query_cmds.register(app)
     plugins_cmd.register(app)
     schema_cmd.register(app)
+    __import__("featherbox.cli.graph_cmd", fromlist=["register"]).register(app)
+    __import__("featherbox.cli.plugin_cmd", fromlist=["register"]).register(app)
     if pm is None:
         from featherbox.plugins import default_manager
 

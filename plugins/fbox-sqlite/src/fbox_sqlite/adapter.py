@@ -72,6 +72,8 @@ class SQLiteAdapter(AdapterType):
             rows = con.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
             ).fetchall()
+        except sqlite3.Error as exc:
+            raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): cannot read {self.path}: {exc}") from None
         finally:
             con.close()
         return [r[0] for r in rows]

@@ -1,0 +1,156 @@
+"""Broken projects through every command that reads them: no traceback, a non-zero exit, and a
+message that names the file (or the node, or the argument) at fault.
+
+Each case is a project (files), the commands to try and what the message must contain. `{root}` in a
+needle is the project directory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from featherbox.testing import write_project
+
+from fboxcli import FBOX
+
+ALL = ("run", "plan", "status", "query", "graph")
+GRAPH = ("run", "plan", "status", "graph")  # `query` reads the lake only: graph and source problems do not stop it
+QUERY_SQL = "SELECT 1 AS one"
+GOOD_CSV = {"src/a.csv": "id,name\n1,a\n2,b\n"}
+CSV_ADAPTER = "type: localfile\nconfig: {base_path: src}\npath: '*.csv'\nformat: csv\n"
+
+
+@dataclass
+class Case:
+    id: str
+    files: dict
+    needles: tuple  # every one must appear in stdout + stderr
+    commands: tuple = ALL
+    args: dict = field(default_factory=dict)  # command -> extra arguments
+    env: dict = field(default_factory=dict)
+    prepare: str = ""  # "run": a successful run first (with `before` files), then the broken files
+    before: dict = field(default_factory=dict)
+
+
+CASES = [
+    # --- YAML and project.yml ---
+    Case("adapter-bad-yaml", {"adapters/a.yml": "type: [localfile\n"}, ("adapters/a.yml",)),
+    Case("adapter-tab-indent", {"adapters/a.yml": "type: localfile\nconfig:\n\tbase_path: x\n"}, ("adapters/a.yml",)),
+    Case("model-bad-yaml", {"models/m.yml": "sql: 'SELECT 1\n"}, ("models/m.yml",)),
+    Case("project-bad-yaml", {"project.yml": "storage: {type: local\n"}, ("project.yml",)),
+    Case("project-is-a-list", {"project.yml": "- storage\n- database\n"}, ("project.yml",)),
+    Case("adapter-empty-file", {"adapters/a.yml": "\n"}, ("adapters/a.yml",)),
+    Case("model-is-a-list", {"models/m.yml": "- SELECT 1\n"}, ("models/m.yml",)),
+    # --- wrong types and unknown types ---
+    Case("adapter-type-not-string", {"adapters/a.yml": "type: 3\n"}, ("adapters/a.yml", "type")),
+    Case("adapter-unknown-type", {"adapters/a.yml": "type: snowflake\n"}, ("adapters/a.yml", "pip install fbox-snowflake")),
+    Case("localfile-path-not-string", {"adapters/a.yml": "type: localfile\npath: 5\n"}, ("adapters/a.yml", "path")),
+    Case("localfile-bad-format", {"adapters/a.yml": "type: localfile\npath: '*.csv'\nformat: xml\n"}, ("adapters/a.yml", "format")),
+    Case("sqlite-unknown-key", {"adapters/a.yml": "type: sqlite\nconfig: {path: x.sqlite, pth: y}\n"}, ("adapters/a.yml", "pth")),
+    Case("sqlite-config-not-mapping", {"adapters/a.yml": "type: sqlite\nconfig: x.sqlite\n"}, ("adapters/a.yml", "config")),
+    Case("unknown-storage-type", {"project.yml": "storage: {type: ftp}\n"}, ("project.yml", "ftp")),
+    Case("unknown-database-type", {"project.yml": "database: {type: oracle}\n"}, ("project.yml", "oracle")),
+    Case("adapter-bad-name", {"adapters/bad-name.yml": CSV_ADAPTER, **GOOD_CSV}, ("adapters/bad-name.yml",)),
+    Case("model-sql-not-string", {"models/m.yml": "sql: [1, 2]\n"}, ("models/m.yml", "sql")),
+    Case("model-without-sql", {"models/m.yml": "description: nothing to run\n"}, ("models/m.yml", "sql")),
+    # --- SQL and the graph ---
+    Case("model-sql-parse-error", {"models/m.yml": "sql: SELEC * FRM x\n"}, ("models/m.yml",), commands=GRAPH),
+    Case("model-unknown-table", {"models/m.yml": "sql: SELECT * FROM nowhere\n"}, ("models/m.yml", "nowhere"), commands=GRAPH),
+    Case("model-cycle", {"models/s/a.yml": "sql: SELECT * FROM s.b\n", "models/s/b.yml": "sql: SELECT * FROM s.a\n"},
+         ("cycle", "s.a", "s.b"), commands=GRAPH),
+    Case("table-produced-twice", {"adapters/events.yml": CSV_ADAPTER, **GOOD_CSV, "models/events.yml": "sql: SELECT 1 AS x\n"},
+         ("main.events", "more than one"), commands=GRAPH),
+    Case("model-not-a-select", {"models/m.yml": "sql: DROP TABLE x\n"}, ("models/m.yml",), commands=GRAPH),
+    # --- variables and durations ---
+    Case("missing-env-var", {"adapters/a.yml": "type: localfile\nconfig: {base_path: $FBOX_CORPUS_UNSET}\npath: '*.csv'\n"},
+         ("adapters/a.yml", "FBOX_CORPUS_UNSET")),
+    Case("bad-dotenv-line", {".env": "THIS IS NOT A VARIABLE\n", "adapters/a.yml": CSV_ADAPTER, **GOOD_CSV}, (".env",)),
+    Case("model-bad-max-age", {"models/m.yml": "sql: SELECT 1 AS x\nmax_age: 3 fortnights\n"}, ("models/m.yml", "max_age")),
+    Case("project-bad-timeout", {"project.yml": "deployments: {timeout: soon}\n"}, ("project.yml", "timeout")),
+    # --- sources that are missing or broken ---
+    Case("sqlite-missing-file", {"adapters/a.yml": "type: sqlite\nconfig: {path: missing.sqlite}\n"},
+         ("adapters/a.yml", "missing.sqlite"), commands=GRAPH),
+    Case("sqlite-not-a-database", {"adapters/a.yml": "type: sqlite\nconfig: {path: junk.sqlite}\n", "junk.sqlite": "not sqlite at all " * 100},
+         ("adapters/a.yml", "junk.sqlite"), commands=GRAPH),
+    Case("localfile-no-files", {"adapters/a.yml": CSV_ADAPTER, "src/.keep": ""}, ("a",), commands=("run",)),
+    Case("localfile-corrupt-gzip", {"adapters/a.yml": "type: localfile\nconfig: {base_path: src}\npath: '*.csv.gz'\nformat: csv\n",
+                                     "src/a.csv.gz": b"\x1f\x8b\x08\x00garbage-not-deflate"},
+         ("a.csv.gz",), commands=("run",)),
+    # --- runtime failures ---
+    Case("model-fails-at-runtime", {"models/m.yml": "sql: SELECT error('corpus boom') AS x\n"}, ("main.m", "corpus boom"),
+         commands=("run",)),
+    Case("model-divides-by-zero-cast", {"adapters/a.yml": CSV_ADAPTER, **GOOD_CSV, "models/m.yml": "sql: SELECT name::INTEGER AS n FROM a\n"},
+         ("main.m",), commands=("run",)),
+    # --- bad arguments ---
+    Case("bad-selector", {"adapters/a.yml": CSV_ADAPTER, **GOOD_CSV}, ("nope",), commands=("run", "plan", "graph"),
+         args={c: ["--select", "nope"] for c in ("run", "plan", "graph")}),
+    Case("empty-selector", {"adapters/a.yml": CSV_ADAPTER, **GOOD_CSV}, ("selector",), commands=("run", "plan", "graph"),
+         args={c: ["--select", "+"] for c in ("run", "plan", "graph")}),
+    Case("query-syntax-error", {}, ("SELEC",), commands=("query",), args={"query": ["SELEC 1"]}),
+    Case("query-unknown-table", {}, ("nowhere",), commands=("query",), args={"query": ["SELECT * FROM nowhere"]}),
+    Case("query-bad-format", {}, ("--format",), commands=("query",), args={"query": [QUERY_SQL, "--format", "xml"]}),
+    Case("graph-bad-format", {}, ("--format",), commands=("graph",), args={"graph": ["--format", "png"]}),
+    Case("logs-unknown-run", {}, ("no-such-run",), commands=("logs",), args={"logs": ["no-such-run"]}),
+]
+
+DEFAULT_ARGS = {"query": [QUERY_SQL]}
+
+
+def _write(root: Path, files: dict) -> None:
+    write_project(root, {k: v for k, v in files.items() if isinstance(v, str)})
+    for rel, data in files.items():
+        if isinstance(data, bytes):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+
+
+def _fbox(root: Path | None, args: list[str], env: dict, cwd: Path | None = None):
+    command = [FBOX, *(["-C", str(root)] if root else []), *args]
+    clean = {k: v for k, v in os.environ.items() if k not in ("FBOX_DEBUG", "FBOX_PROJECT", "FBOX_CORPUS_UNSET")}
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, env={**clean, **env}, cwd=cwd)
+
+
+def _check(done, needles, label):
+    out = done.stdout + done.stderr
+    assert "Traceback" not in out, f"{label}: a traceback escaped:\n{out}"
+    assert done.returncode != 0, f"{label}: exited 0:\n{out}"
+    assert "unexpected error" not in out, f"{label}: an unexpected (unhandled) error:\n{out}"
+    missing = [n for n in needles if n not in out]
+    assert not missing, f"{label}: the message does not name {missing}:\n{out}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id if isinstance(c, Case) else None)
+def test_broken_project(case: Case, tmp_path):
+    root = tmp_path / "p"
+    if case.prepare == "run":
+        _write(root, case.before)
+        first = _fbox(root, ["run"], case.env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        for rel in case.before:
+            if rel not in case.files:
+                (root / rel).unlink()
+    _write(root, case.files)
+    failures = []
+    for command in case.commands:
+        args = [command, *case.args.get(command, DEFAULT_ARGS.get(command, []))]
+        done = _fbox(root, args, case.env)
+        try:
+            _check(done, case.needles, f"fbox {' '.join(args)}")
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("command", ALL + ("logs",))
+def test_outside_a_project(command, tmp_path):
+    args = [command, *DEFAULT_ARGS.get(command, [])]
+    done = _fbox(None, args, {}, cwd=tmp_path)
+    _check(done, ("project.yml",), f"fbox {command} (outside a project)")
+    missing = _fbox(tmp_path / "does-not-exist", args, {})
+    _check(missing, ("does-not-exist",), f"fbox -C does-not-exist {command}")
