@@ -29,7 +29,7 @@ def _version(value: bool) -> None:
 
 
 def create_app(pm=None) -> typer.Typer:
-    from featherbox.cli import plugins_cmd, project_cmds, query_cmds, run_cmds, schema_cmd
+    from featherbox.cli import graph_cmd, plugin_cmd, plugins_cmd, project_cmds, query_cmds, run_cmds, schema_cmd
 
     app = typer.Typer(
         name="fbox",
@@ -53,13 +53,8 @@ def create_app(pm=None) -> typer.Typer:
         state.project_dir = project
         state.debug = debug
 
-    project_cmds.register(app)
-    run_cmds.register(app)
-    query_cmds.register(app)
-    plugins_cmd.register(app)
-    schema_cmd.register(app)
-    __import__("featherbox.cli.graph_cmd", fromlist=["register"]).register(app)
-    __import__("featherbox.cli.plugin_cmd", fromlist=["register"]).register(app)
+    for module in (project_cmds, run_cmds, query_cmds, graph_cmd, plugins_cmd, plugin_cmd, schema_cmd):
+        module.register(app)
     if pm is None:
         from featherbox.plugins import default_manager
 
