@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from dbservers import my, pg  # noqa: F401  (fixtures: a fresh database per test)
+
 
 @pytest.fixture
 def ci() -> bool:

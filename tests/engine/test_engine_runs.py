@@ -43,9 +43,14 @@ PROJECT = {
 }
 
 
-@pytest.fixture
-def project(tmp_path) -> Path:
-    root = write_project(tmp_path / "p", PROJECT)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def project(request, tmp_path) -> Path:
+    """The project on each metadata backend: the engine's rules must hold on all of them."""
+    files = dict(PROJECT)
+    if request.param == "postgresql":
+        database = request.getfixturevalue("pg")
+        files["project.yml"] += "database:\n  type: postgresql\n" + database.config_yaml() + "\n"
+    root = write_project(tmp_path / "p", files)
     first = run_json(root)
     assert ran(first) == {
         "events": "completed", "other": "completed", "staging.clean": "completed",

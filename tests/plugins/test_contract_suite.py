@@ -8,10 +8,8 @@ started or reached, and fail instead under CI=true, as in their own test modules
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import yaml
@@ -20,20 +18,6 @@ from featherbox.testing import AdapterContract
 from objectstores.conftest import azure_store, azurite, gcs_emulator, gcs_store, moto, s3_store  # noqa: F401  (fixtures)
 from objectstores.helpers import csv_gz, hourly_name, rows_for
 
-
-def _relational_fixtures():
-    # tests/relational is not a package and its conftest shares the module name `conftest` with
-    # tests/conftest.py, so load it under a name of its own
-    path = Path(__file__).parents[1] / "relational" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("fbox_contract_relational_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_relational = _relational_fixtures()
-pg = _relational.pg
-my = _relational.my
 
 HOURLY = "[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH].csv.gz"
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 1, 2)]
