@@ -136,8 +136,12 @@ class MetadataBackend(ProjectBackend):
         return {}
 
     @abstractmethod
-    def connect(self) -> Any:
-        """A new DB-API connection to the database that holds FeatherBox's own tables."""
+    def connect(self, lake: Any = None) -> Any:
+        """A new DB-API connection to the database that holds FeatherBox's own tables.
+
+        `lake` is the open DuckDB connection of the lake, when there is one: a backend that reaches
+        its database through DuckDB may reuse that instance (and its loaded extensions).
+        """
 
     @abstractmethod
     def run_lock(self) -> RunLock:

@@ -61,10 +61,10 @@ class Workspace:
             ensure_state_tables(con)
         return con
 
-    def history(self):
+    def history(self, lake=None):
         from featherbox.state.history import History
 
-        history = History(self.backends.database)
+        history = History(self.backends.database, lake)
         history.migrate()
         return history
 
@@ -101,40 +101,40 @@ class Workspace:
                 f"another fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
             )
         try:
-            history = self.history()
             run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             con = self.open_lake()
+            history = self.history(con)
             try:
                 plan, versions = self.plan(con, selectors, full_refresh)
                 on_plan(plan)
                 history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
-                self._record_plan(history, run_id, plan)
-                timeout = self.project.timeout.total_seconds() if self.project.timeout else None
-
-                def event(kind, action, outcome):
-                    self._record_event(history, run_id, kind, action, outcome)
-                    on_event(kind, action, outcome)
-
-                serial = not self.backends.database.parallel_transactions
-                runner = Runner(
-                    self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event, versions, serial
-                )
-                history.defer()
+                history.defer()  # the rest is written in one transaction, after the run
                 try:
+                    self._record_plan(history, run_id, plan)
+                    timeout = self.project.timeout.total_seconds() if self.project.timeout else None
+
+                    def event(kind, action, outcome):
+                        self._record_event(history, run_id, kind, action, outcome)
+                        on_event(kind, action, outcome)
+
+                    serial = not self.backends.database.parallel_transactions
+                    runner = Runner(
+                        self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event,
+                        versions, serial,
+                    )
                     result = runner.run(plan)
+                    for kind in sorted({a.pipeline for a in plan.actions}):
+                        ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
+                        history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
+                    counts = result.counts()
+                    status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
+                    history.finish_deployment(run_id, status, counts)
                 finally:
                     history.flush()
-                pipelines = {a.pipeline for a in plan.actions}
-                for kind in sorted(pipelines):
-                    ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
-                    history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
-                counts = result.counts()
-                status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
-                history.finish_deployment(run_id, status, counts)
                 return plan, result
             finally:
-                con.close()
                 history.close()
+                con.close()
         finally:
             lock.release()
 

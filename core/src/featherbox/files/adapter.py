@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_table, sql_string, table_exists
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
+from featherbox.files.headers import headers_match
 from featherbox.files.integrity import GzipChecks
 from featherbox.files.patterns import PathPattern, listing_globs, parse_pattern
 from featherbox.files.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
@@ -204,9 +205,12 @@ class FileAdapter(AdapterType):
         return LoadResult({self.table: rows}, {"files": len(self.ledger(con))}, message, incremental=not full)
 
     def _select(self, files: list[FileInfo]) -> str:
-        root = self.root()
+        root, fmt = self.root(), self.format
         mapping = [(self.duckdb_path(f"{root}/{f.path}"), f.path, f.file_time) for f in files]
-        call = read_call([m[0] for m in mapping], self.format)
+        same_header = False
+        if fmt["type"] in ("csv", "tsv") and not fmt.get("columns") and fmt.get("header", True):
+            same_header = headers_match(self.filesystem(), [f"{root}/{f.path}" for f in files], int(fmt.get("skip", 0)))
+        call = read_call([m[0] for m in mapping], fmt, same_header)
         return select_with_file_columns(call, mapping, self.pattern.has_time)
 
     def _gzip_checks(self, files: list[FileInfo]) -> GzipChecks:

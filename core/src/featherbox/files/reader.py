@@ -54,8 +54,11 @@ def guess_format(path: str) -> str:
     return "csv"
 
 
-def read_call(paths: list[str], fmt: dict) -> str:
-    """A DuckDB table function call reading `paths`, with the file name in column `_source_file`."""
+def read_call(paths: list[str], fmt: dict, same_header: bool = False) -> str:
+    """A DuckDB table function call reading `paths`, with the file name in column `_source_file`.
+
+    `same_header`: the CSV files are known to share one header, so DuckDB need not sniff each.
+    """
     files = "[" + ", ".join(sql_string(p) for p in paths) + "]"
     kind = fmt["type"]
     options = ["filename = '_source_file'"]
@@ -87,7 +90,7 @@ def read_call(paths: list[str], fmt: dict) -> str:
         options.append(f"timestampformat = {sql_string(fmt['timestamp_format'])}")
     if fmt.get("skip"):
         options.append(f"skip = {int(fmt['skip'])}")
-    if not columns:
+    if not columns and not same_header:
         options.append("union_by_name = true")
     return f"read_csv({files}, {', '.join(options)})"
 

@@ -46,9 +46,9 @@ def now_iso() -> str:
 class History:
     """A thread-safe writer of the run history tables."""
 
-    def __init__(self, backend: MetadataBackend):
+    def __init__(self, backend: MetadataBackend, lake=None):
         self.backend = backend
-        self.con = backend.connect()
+        self.con = backend.connect(lake)
         self._lock = threading.Lock()
         self._log_seq: dict[str, int] = {}
         self._deferred: list[tuple[str, tuple | list]] | None = None
@@ -59,9 +59,19 @@ class History:
         self._deferred = []
 
     def flush(self) -> None:
+        """Write what `defer` queued, in one transaction."""
         queued, self._deferred = self._deferred or [], None
-        for statement, params in queued:
-            self.execute(statement, params)
+        if not queued:
+            return
+        with self._lock:
+            self._cursor("BEGIN")
+            try:
+                for statement, params in queued:
+                    self._cursor(statement, params)
+                self._cursor("COMMIT")
+            except Exception:
+                self._cursor("ROLLBACK")
+                raise
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.backend.paramstyle == "format" else statement

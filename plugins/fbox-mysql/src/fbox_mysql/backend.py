@@ -46,7 +46,7 @@ class MySQLBackend(MetadataBackend):
     def duckdb_extensions(self) -> list[str]:
         return ["mysql"]
 
-    def connect(self):
+    def connect(self, lake=None):
         p = self.params
         try:
             return mysql_connect(p)

@@ -77,7 +77,7 @@ class PostgresBackend(MetadataBackend):
         finally:
             con.close()
 
-    def connect(self):
+    def connect(self, lake=None):
         con = self._connect()
         if self.schema != DEFAULT_SCHEMA:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')

@@ -37,7 +37,7 @@ class SQLiteBackend(MetadataBackend):
     def ducklake_options(self) -> dict[str, str]:
         return {"META_JOURNAL_MODE": "'WAL'", "META_BUSY_TIMEOUT": "30000"}
 
-    def connect(self):
+    def connect(self, lake=None):
         # Through DuckDB's sqlite extension, the same SQLite library DuckLake uses: two SQLite
         # copies in one process break each other's POSIX locks on the same file.
         import duckdb
@@ -45,9 +45,13 @@ class SQLiteBackend(MetadataBackend):
         from featherbox.execute.extensions import load_extensions
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(config={"autoinstall_known_extensions": False})
-        load_extensions(con, ["sqlite"])
-        con.execute(f"ATTACH '{str(self.path).replace(chr(39), chr(39) * 2)}' AS fbox_state (TYPE sqlite, BUSY_TIMEOUT 30000, JOURNAL_MODE 'WAL')")
+        if lake is not None:
+            con = lake.cursor()
+        else:
+            con = duckdb.connect(config={"autoinstall_known_extensions": False})
+            load_extensions(con, ["sqlite"])
+        path = str(self.path).replace("'", "''")
+        con.execute(f"ATTACH IF NOT EXISTS '{path}' AS fbox_state (TYPE sqlite, BUSY_TIMEOUT 30000, JOURNAL_MODE 'WAL')")
         con.execute("USE fbox_state")
         return con
 
