@@ -14,16 +14,13 @@ does not load a DuckDB extension or ATTACH anything.
 """
 
 
-import datetime as dt
 import hashlib
-import uuid
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident, quote_table, sql_string
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
-from featherbox.tables.connection import NAME_PATTERN, Dialect, connection_params, decode_value, encode_value, run_query, scrub
+from featherbox.tables.connection import NAME_PATTERN, Dialect, connection_params, scrub
 
 
 class RelationalAdapter(AdapterType):
@@ -53,6 +50,17 @@ class RelationalAdapter(AdapterType):
 
     def duckdb_extensions(self) -> list[str]:
         return [self.dialect.extension]
+
+    def data_config(self) -> dict:
+        """As the base class, without the column-mode options that change how but not what is loaded
+        (`reconcile`, `chunk_rows`, `max_chunks_per_run`): editing them does not reload the tables."""
+        from featherbox.tables.column_mode import OPERATIONAL_KEYS
+
+        config = super().data_config()
+        inc = config.get("incremental")
+        if isinstance(inc, dict) and any(k in inc for k in OPERATIONAL_KEYS):
+            config["incremental"] = {k: v for k, v in inc.items() if k not in OPERATIONAL_KEYS}
+        return config
 
     @property
     def incremental(self) -> dict | None:
@@ -121,37 +129,6 @@ class RelationalAdapter(AdapterType):
         pk = table.get("primary_key") or (self.spec.raw.get("incremental") or {}).get("primary_key")
         return [pk] if isinstance(pk, str) else list(pk or [])
 
-    def _lookback(self, watermark: Any):
-        raw = (self.incremental or {}).get("lookback")
-        if raw in (None, "", 0):
-            return None
-        if isinstance(watermark, (dt.date, dt.datetime)):
-            from featherbox.config.durations import parse_duration
-
-            try:
-                return parse_duration(raw) if isinstance(raw, str) else dt.timedelta(seconds=raw)
-            except ValueError as exc:
-                raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): incremental.lookback: {exc}") from None
-        if isinstance(watermark, (int, Decimal, float)):
-            try:
-                return Decimal(str(raw)) if not isinstance(watermark, int) or "." in str(raw) else int(raw)
-            except Exception:
-                raise FeatherBoxError(
-                    f"adapter {self.name} ({self.spec.file}): incremental.lookback {raw!r} must be a number "
-                    f"for the numeric column {self.incremental['column']}"
-                ) from None
-        raise FeatherBoxError(
-            f"adapter {self.name} ({self.spec.file}): incremental.lookback needs a time or numeric column, "
-            f"{self.incremental['column']} holds {type(watermark).__name__} values"
-        )
-
-    def _window_start(self, watermark: Any) -> Any:
-        """The lowest value re-read next time: the watermark minus the lookback (ties are always re-read)."""
-        lookback = self._lookback(watermark)
-        if lookback is None or watermark is None:
-            return watermark
-        return watermark - lookback
-
     # source SQL
 
     def _from(self, table: dict) -> str:
@@ -215,36 +192,9 @@ class RelationalAdapter(AdapterType):
         return Detection(False)
 
     def _detect_column(self, conn, previous):
-        column = self.incremental["column"]
-        states = previous.get("tables") or {}
-        past, window, reasons = 0, [], []
-        for table in self.tables(conn):
-            state = states.get(table["name"])
-            if state is None:
-                return Detection(True, f"table {table['name']} never loaded")
-            watermark = decode_value(state.get("watermark"))
-            q = self.dialect.quote(column)
-            if watermark is None:
-                count = run_query(conn, f"SELECT count(*) FROM {self._from(table)}")[0][0]
-                if count:
-                    past += int(count)
-                continue
-            start = decode_value(state.get("window_start"))
-            lit_w, lit_s = self.dialect.literal(watermark), self.dialect.literal(start)
-            row = run_query(
-                conn,
-                f"SELECT count(*), coalesce(sum(CASE WHEN {q} > {lit_w} THEN 1 ELSE 0 END), 0) "
-                f"FROM {self._from(table)} WHERE {q} >= {lit_s}",
-            )[0]
-            in_window, beyond = int(row[0]), int(row[1])
-            past += beyond
-            if in_window - beyond != state.get("window_count", 0):
-                window.append(table["name"])
-        if past:
-            reasons.append(f"{past} rows past the watermark")
-        if window:
-            reasons.append(f"rows at or below the watermark changed (inside the lookback) in {', '.join(window)}")
-        return Detection(bool(reasons), "; ".join(reasons))
+        from featherbox.tables.column_mode import ColumnMode
+
+        return ColumnMode(self).detect(conn, previous)
 
     # load
 
@@ -334,62 +284,6 @@ class RelationalAdapter(AdapterType):
             reader.close()
 
     def _load_column(self, con, alias: str, table: dict, previous: dict | None) -> tuple[int, dict, str]:
-        column = self.incremental["column"]
-        pk = self._primary_key(table)
-        if not pk:
-            raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): table {table['name']} needs a primary_key for incremental loads")
-        qualified = f"{self.name}.{table['name']}"
-        target = quote_table(qualified)
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-            [self.name, table["name"]],
-        ).fetchone()[0]
-        watermark = decode_value((previous or {}).get("watermark"))
-        note = ""
-        if previous is None or watermark is None or not exists:
-            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(alias, table)}")
-            note = f"{table['name']}: full copy"
-        else:
-            start = self._window_start(watermark)
-            where = f"{self.dialect.quote(column)} >= {self.dialect.literal(start)}"
-            stage = quote_ident(f"fbox_stage_{uuid.uuid4().hex[:12]}")
-            keys = ", ".join(quote_ident(k) for k in pk)
-            con.execute(
-                f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._read(alias, table, where)} "
-                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {quote_ident(column)} DESC) = 1"
-            )
-            try:
-                staged = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
-                same = _columns(con, f"temp.main.{stage}") == _columns(con, target)
-                if not same:
-                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(alias, table)}")
-                    note = f"{table['name']}: source columns changed, copied in full"
-                elif staged:
-                    match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
-                    con.execute(f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})")
-                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {stage}")
-                    note = f"{table['name']}: merged {staged} rows from {column} >= {start}"
-                else:
-                    note = f"{table['name']}: nothing new"
-            finally:
-                con.execute(f"DROP TABLE IF EXISTS {stage}")
-        new_mark = con.execute(f"SELECT max({quote_ident(column)}) FROM {target}").fetchone()[0]
-        if watermark is not None and new_mark is not None:
-            try:
-                new_mark = max(new_mark, watermark)
-            except TypeError:
-                pass
-        window_start = self._window_start(new_mark)
-        window_count = 0
-        if new_mark is not None:
-            window_count = con.execute(
-                f"SELECT count(*) FROM {target} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} <= ?",
-                [window_start, new_mark],
-            ).fetchone()[0]
-        count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-        state = {"watermark": encode_value(new_mark), "window_start": encode_value(window_start), "window_count": window_count}
-        return count, state, note
+        from featherbox.tables.column_mode import ColumnMode
 
-
-def _columns(con, qualified: str) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()]
+        return ColumnMode(self).load_table(con, alias, table, previous)

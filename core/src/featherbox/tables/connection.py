@@ -48,6 +48,36 @@ PRIMARY_KEY = {
 }
 
 
+# column mode only (featherbox.tables.column_mode)
+COLUMN_OPTIONS: dict[str, Any] = {
+    "soft_delete": {
+        "description": "rows read past the watermark whose flag says deleted are removed from the lake table",
+        "type": "object",
+        "properties": {
+            "column": {"type": "string", "pattern": NAME, "description": "deleted when not NULL (or when equal to value)"},
+            "value": {"type": ["boolean", "integer", "string"], "description": "the value that means deleted, e.g. true"},
+        },
+        "required": ["column"],
+        "additionalProperties": False,
+    },
+    "reconcile": {
+        "description": "how often to compare the lake's keys with the source's and drop rows deleted there: a duration (1d)",
+        "type": "string",
+        "pattern": r"^\s*[0-9]+[wdhmsWDHMS]([0-9]+[wdhmsWDHMS])*\s*$",
+    },
+    "chunk_rows": {
+        "description": "copy the initial snapshot in chunks of this many rows (by primary key), resumable across runs",
+        "type": "integer",
+        "minimum": 1,
+    },
+    "max_chunks_per_run": {
+        "description": "chunks of the initial snapshot one run copies and commits (default 10)",
+        "type": "integer",
+        "minimum": 1,
+    },
+}
+
+
 def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_options: dict | None = None) -> dict:
     props: dict[str, Any] = {
         "type": {"const": type_name},
@@ -86,12 +116,14 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_op
                     "description": "re-read rows this far below the watermark: a duration (5m) for time columns, a number for numeric ones",
                     "anyOf": [{"type": "string", "minLength": 1}, {"type": "number", "minimum": 0}],
                 },
+                **COLUMN_OPTIONS,
                 **(cdc_options or {}),
             },
             "required": ["type"],
+            "dependentRequired": {"max_chunks_per_run": ["chunk_rows"]},
             "if": {"properties": {"type": {"enum": ["column", "columner"]}}},
             "then": {"required": ["column", "primary_key"], **({"not": {"anyOf": [{"required": [k]} for k in cdc_options]}} if cdc_options else {})},
-            "else": {"not": {"anyOf": [{"required": ["column"]}, {"required": ["lookback"]}]}},
+            "else": {"not": {"anyOf": [{"required": [k]} for k in ("column", "lookback", *COLUMN_OPTIONS)]}},
             "additionalProperties": False,
         },
     }

@@ -1,0 +1,377 @@
+"""`incremental: {type: column}` of `RelationalAdapter`: watermark merges, soft deletes, key
+reconciliation and a chunked, resumable initial snapshot.
+
+State per table (JSON, committed with the data in the node's DuckLake transaction):
+- `watermark`, `window_start`, `window_count`: the highest `column` value loaded, the lowest value re-read
+  next time (watermark - lookback) and the number of lake rows in between (a change in that number at the
+  source means a late commit inside the lookback).
+- `reconciled_at`: when the lake last held exactly the source's key set (a full copy, the start of a
+  finished chunked snapshot, or a key reconciliation).
+- `snapshot` (only while a chunked initial snapshot is in progress): `after` (the last key copied, source
+  order), `high` (max(column) at the source when the snapshot started), `copied`, `started_at`.
+
+Chunked snapshot: chunks are read by keyset pagination on the primary key (`WHERE key > last ORDER BY
+key LIMIT chunk_rows`, through `postgres_query`/`mysql_query`). A run copies at most `max_chunks_per_run`
+chunks and commits them with the cursor, so a killed run loses only its own chunks and the next run
+continues from the last committed cursor. Once the last chunk is copied, the same run merges every row
+with `column >= high - lookback`: rows changed or inserted while the snapshot ran (behind or ahead of the
+cursor) have a `column` value past `high`, so nothing is lost, and the merge is by key, so nothing is
+doubled. While the snapshot runs, the lake table holds the rows copied so far.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from featherbox.errors import FeatherBoxError
+from featherbox.execute.lake import quote_ident, quote_table, sql_string
+from featherbox.extension import Detection
+from featherbox.tables.connection import decode_value, encode_value, run_query
+
+if TYPE_CHECKING:
+    from featherbox.tables.adapter import RelationalAdapter
+
+#: how many chunks a run copies when `chunk_rows` is set and `max_chunks_per_run` is not
+DEFAULT_MAX_CHUNKS = 10
+#: options that change how (not what) is loaded: left out of the adapter's fingerprint
+OPERATIONAL_KEYS = ("reconcile", "chunk_rows", "max_chunks_per_run")
+RN = "fbox_chunk_rn"  # the source-order row number of a chunk row
+DELETED = "fbox_deleted"  # 1 when a row read past the watermark is soft-deleted
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class ColumnMode:
+    def __init__(self, adapter: RelationalAdapter):
+        self.adapter = adapter
+        self.inc = adapter.incremental or {}
+        self.dialect = adapter.dialect
+        self.column = self.inc["column"]
+
+    def _error(self, message: str) -> FeatherBoxError:
+        return FeatherBoxError(f"adapter {self.adapter.name} ({self.adapter.spec.file}): {message}")
+
+    # options
+
+    @property
+    def chunk_rows(self) -> int | None:
+        return self.inc.get("chunk_rows")
+
+    @property
+    def max_chunks(self) -> int:
+        return int(self.inc.get("max_chunks_per_run") or DEFAULT_MAX_CHUNKS)
+
+    @property
+    def reconcile_every(self) -> dt.timedelta | None:
+        raw = self.inc.get("reconcile")
+        if not raw:
+            return None
+        from featherbox.config.durations import parse_duration
+
+        try:
+            return parse_duration(raw)
+        except ValueError as exc:
+            raise self._error(f"incremental.reconcile: {exc}") from None
+
+    def _deleted_sql(self) -> str | None:
+        """Source-side predicate: the row is soft-deleted (None without `soft_delete`)."""
+        soft = self.inc.get("soft_delete")
+        if not soft:
+            return None
+        col = self.dialect.quote(soft["column"])
+        if "value" not in soft or soft["value"] is None:
+            return f"{col} IS NOT NULL"
+        return f"{col} = {self.dialect.literal(soft['value'])}"
+
+    def _live_sql(self) -> str | None:
+        """Source-side predicate: the row is not soft-deleted (NULL flags count as live)."""
+        soft = self.inc.get("soft_delete")
+        if not soft:
+            return None
+        col = self.dialect.quote(soft["column"])
+        if "value" not in soft or soft["value"] is None:
+            return f"{col} IS NULL"
+        return f"({col} IS NULL OR {col} <> {self.dialect.literal(soft['value'])})"
+
+    def lookback(self, watermark: Any):
+        raw = self.inc.get("lookback")
+        if raw in (None, "", 0):
+            return None
+        if isinstance(watermark, (dt.date, dt.datetime)):
+            from featherbox.config.durations import parse_duration
+
+            try:
+                return parse_duration(raw) if isinstance(raw, str) else dt.timedelta(seconds=raw)
+            except ValueError as exc:
+                raise self._error(f"incremental.lookback: {exc}") from None
+        if isinstance(watermark, (int, Decimal, float)):
+            try:
+                return Decimal(str(raw)) if not isinstance(watermark, int) or "." in str(raw) else int(raw)
+            except Exception:
+                raise self._error(f"incremental.lookback {raw!r} must be a number for the numeric column {self.column}") from None
+        raise self._error(
+            f"incremental.lookback needs a time or numeric column, {self.column} holds {type(watermark).__name__} values"
+        )
+
+    def window_start(self, watermark: Any) -> Any:
+        """The lowest value re-read next time: the watermark minus the lookback (ties are always re-read)."""
+        lookback = self.lookback(watermark)
+        if lookback is None or watermark is None:
+            return watermark
+        return watermark - lookback
+
+    def _reconcile_due(self, state: dict, now: dt.datetime) -> bool:
+        every = self.reconcile_every
+        if every is None:
+            return False
+        last = state.get("reconciled_at")
+        return last is None or now - dt.datetime.fromisoformat(last) >= every
+
+    # source SQL
+
+    def _after_sql(self, pk: list[str], after: list | None) -> str | None:
+        if after is None:
+            return None
+        q, lit = self.dialect.quote, self.dialect.literal
+        values = [decode_value(v) for v in after]
+        if len(pk) == 1:
+            return f"{q(pk[0])} > {lit(values[0])}"
+        return f"({', '.join(q(k) for k in pk)}) > ({', '.join(lit(v) for v in values)})"
+
+    def _scan(self, alias: str, sql: str) -> str:
+        return f"{self.dialect.query_function}({sql_string(alias)}, {sql_string(sql)})"
+
+    @staticmethod
+    def _where(*conditions: str | None) -> str:
+        conds = [c for c in conditions if c]
+        return f" WHERE {' AND '.join(conds)}" if conds else ""
+
+    # detect
+
+    def detect(self, conn, previous: dict) -> Detection:
+        q = self.dialect.quote(self.column)
+        live = self._live_sql()
+        states = previous.get("tables") or {}
+        now = _now()
+        past, window, snapshots, due = 0, [], [], []
+        for table in self.adapter.tables(conn):
+            name = table["name"]
+            state = states.get(name)
+            if state is None:
+                return Detection(True, f"table {name} never loaded")
+            source = self.adapter._from(table)
+            snapshot = state.get("snapshot")
+            if snapshot:
+                pk = self.adapter._primary_key(table)
+                left = run_query(conn, f"SELECT count(*) FROM {source}{self._where(self._after_sql(pk, snapshot.get('after')), live)}")[0][0]
+                snapshots.append(f"{name}: {snapshot.get('copied', 0)} rows copied, {int(left)} left")
+                continue
+            if self._reconcile_due(state, now):
+                due.append(name)
+            watermark = decode_value(state.get("watermark"))
+            if watermark is None:
+                past += int(run_query(conn, f"SELECT count(*) FROM {source}{self._where(live)}")[0][0] or 0)
+                continue
+            lit_w, lit_s = self.dialect.literal(watermark), self.dialect.literal(decode_value(state.get("window_start")))
+            live_case = f" AND {live}" if live else ""
+            row = run_query(
+                conn,
+                f"SELECT coalesce(sum(CASE WHEN {q} <= {lit_w}{live_case} THEN 1 ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN {q} > {lit_w} THEN 1 ELSE 0 END), 0) FROM {source} WHERE {q} >= {lit_s}",
+            )[0]
+            past += int(row[1])
+            if int(row[0]) != state.get("window_count", 0):
+                window.append(name)
+        reasons = []
+        if snapshots:
+            reasons.append(f"initial snapshot in progress ({'; '.join(snapshots)})")
+        if past:
+            reasons.append(f"{past} rows past the watermark")
+        if window:
+            reasons.append(f"rows at or below the watermark changed (inside the lookback) in {', '.join(window)}")
+        if due:
+            reasons.append(f"reconciliation due (every {self.inc['reconcile']}) for {', '.join(due)}")
+        return Detection(bool(reasons), "; ".join(reasons))
+
+    # load
+
+    def load_table(self, con, alias: str, table: dict, previous: dict | None) -> tuple[int, dict, str]:
+        column, adapter = self.column, self.adapter
+        pk = adapter._primary_key(table)
+        if not pk:
+            raise self._error(f"table {table['name']} needs a primary_key for incremental loads")
+        target = quote_table(f"{adapter.name}.{table['name']}")
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+            [adapter.name, table["name"]],
+        ).fetchone()[0]
+        previous = previous or {}
+        watermark = decode_value(previous.get("watermark"))
+        reconciled_at = previous.get("reconciled_at")
+        notes: list[str] = []
+        fresh = False  # the table was copied whole in this run: it holds the source's key set
+        self._seen: Any = None  # max(column) over soft-deleted rows read in this run (not in the lake)
+        snapshot = previous.get("snapshot") if exists else None
+        if snapshot:
+            snapshot, note = self._copy_chunks(con, alias, table, target, pk, snapshot, create=False)
+            notes.append(note)
+            fresh = snapshot is None  # restarted as a whole copy (source columns changed)
+        elif not previous or watermark is None or not exists:
+            snapshot, note = self._initial(con, alias, table, target, pk)
+            notes.append(note)
+            fresh = snapshot is None
+        if snapshot is not None and not snapshot.get("done"):
+            count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            return count, {"snapshot": snapshot, "reconciled_at": reconciled_at}, "; ".join(notes)
+        if snapshot is not None:  # finished in this run: continue from the watermark the snapshot started at
+            watermark = decode_value(snapshot["high"])
+            reconciled_at = snapshot["started_at"]
+        if fresh:
+            reconciled_at = _now().isoformat()
+        elif watermark is not None:
+            notes.append(self._merge(con, alias, table, target, pk, watermark))
+        if self._seen is not None:  # soft-deleted rows read count for the watermark: not read again
+            watermark = self._seen if watermark is None else _max(watermark, self._seen)
+        if not fresh and self._reconcile_due({"reconciled_at": reconciled_at}, _now()):
+            started = _now()
+            removed = self._reconcile(con, alias, table, target, pk)
+            reconciled_at = started.isoformat()
+            notes.append(f"{table['name']}: reconciled keys, {removed} rows deleted at the source removed")
+        new_mark = con.execute(f"SELECT max({quote_ident(column)}) FROM {target}").fetchone()[0]
+        new_mark = _max(new_mark, watermark)
+        window_start = self.window_start(new_mark)
+        window_count = 0
+        if new_mark is not None:
+            window_count = con.execute(
+                f"SELECT count(*) FROM {target} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} <= ?",
+                [window_start, new_mark],
+            ).fetchone()[0]
+        count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        state = {
+            "watermark": encode_value(new_mark), "window_start": encode_value(window_start),
+            "window_count": window_count, "reconciled_at": reconciled_at,
+        }
+        return count, state, "; ".join(n for n in notes if n)
+
+    def _full_copy(self, con, alias: str, table: dict, target: str) -> None:
+        live = self._live_sql()
+        if live:  # taken before the copy: a row soft-deleted after it has a later column value
+            sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_m FROM {self.adapter._from(table)} WHERE {self._deleted_sql()}"
+            self._seen = _max(self._seen, con.execute(f"SELECT fbox_m FROM {self._scan(alias, sql)}").fetchone()[0])
+        source = self.adapter._read(alias, table, live or "")
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+
+    def _initial(self, con, alias: str, table: dict, target: str, pk: list[str]) -> tuple[dict | None, str]:
+        """Start a chunked snapshot (`chunk_rows` set and the source not empty) or copy the table whole."""
+        if self.chunk_rows:
+            sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_high FROM {self.adapter._from(table)}"
+            high = con.execute(f"SELECT fbox_high FROM {self._scan(alias, sql)}").fetchone()[0]
+            if high is not None:
+                snapshot = {"after": None, "high": encode_value(high), "copied": 0, "started_at": _now().isoformat()}
+                return self._copy_chunks(con, alias, table, target, pk, snapshot, create=True)
+        self._full_copy(con, alias, table, target)
+        return None, f"{table['name']}: full copy"
+
+    def _copy_chunks(self, con, alias, table, target, pk, snapshot: dict, create: bool) -> tuple[dict, str]:
+        q = self.dialect.quote
+        keys = ", ".join(f"fbox_c.{q(k)}" for k in pk)
+        snapshot = dict(snapshot)
+        copied_now = 0
+        for _ in range(self.max_chunks):
+            where = self._where(self._after_sql(pk, snapshot.get("after")), self._live_sql())
+            sql = (
+                f"SELECT fbox_c.*, row_number() OVER (ORDER BY {keys}) AS {RN} FROM "
+                f"(SELECT * FROM {self.adapter._from(table)}{where} ORDER BY {', '.join(q(k) for k in pk)} "
+                f"LIMIT {int(self.chunk_rows)}) fbox_c"
+            )
+            stage = quote_ident(f"fbox_chunk_{uuid.uuid4().hex[:12]}")
+            con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(alias, sql)}")
+            try:
+                rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+                chunk = f"(SELECT * EXCLUDE ({RN}) FROM {stage})"
+                if create:
+                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {chunk}")
+                    create = False
+                elif _columns(con, chunk) != _columns(con, target):
+                    con.execute(f"DROP TABLE IF EXISTS {stage}")
+                    snapshot, note = self._initial(con, alias, table, target, pk)
+                    return snapshot, f"{table['name']}: source columns changed, snapshot restarted; {note}"
+                elif rows:
+                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {chunk}")
+                if rows:
+                    last = con.execute(f"SELECT {', '.join(quote_ident(k) for k in pk)} FROM {stage} ORDER BY {RN} DESC LIMIT 1").fetchone()
+                    snapshot["after"] = [encode_value(v) for v in last]
+                    snapshot["copied"] += rows
+                    copied_now += rows
+            finally:
+                con.execute(f"DROP TABLE IF EXISTS {stage}")
+            if rows < self.chunk_rows:
+                snapshot["done"] = True
+                return snapshot, f"{table['name']}: snapshot finished ({snapshot['copied']} rows, {copied_now} in this run)"
+        return snapshot, f"{table['name']}: snapshot in progress ({copied_now} rows copied in this run, {snapshot['copied']} so far)"
+
+    def _merge(self, con, alias: str, table: dict, target: str, pk: list[str], watermark: Any) -> str:
+        """Read rows with column >= watermark - lookback and merge them by key (soft-deleted ones removed)."""
+        column = self.column
+        start = self.window_start(watermark)
+        deleted = self._deleted_sql()
+        flag = f", CASE WHEN {deleted} THEN 1 ELSE 0 END AS {DELETED}" if deleted else ""
+        sql = f"SELECT *{flag} FROM {self.adapter._from(table)} WHERE {self.dialect.quote(column)} >= {self.dialect.literal(start)}"
+        stage = quote_ident(f"fbox_stage_{uuid.uuid4().hex[:12]}")
+        keys = ", ".join(quote_ident(k) for k in pk)
+        con.execute(
+            f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(alias, sql)} "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {quote_ident(column)} DESC) = 1"
+        )
+        try:
+            rows = f"(SELECT * EXCLUDE ({DELETED}) FROM {stage})" if deleted else stage
+            live = f"(SELECT * EXCLUDE ({DELETED}) FROM {stage} WHERE {DELETED} = 0)" if deleted else stage
+            staged = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+            if _columns(con, rows) != _columns(con, target):
+                self._full_copy(con, alias, table, target)
+                return f"{table['name']}: source columns changed, copied in full"
+            if not staged:
+                return f"{table['name']}: nothing new"
+            match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
+            con.execute(f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})")
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {live}")
+            note = f"{table['name']}: merged {staged} rows from {column} >= {start}"
+            if deleted:
+                gone, mark = con.execute(f"SELECT count(*), max({quote_ident(column)}) FROM {stage} WHERE {DELETED} = 1").fetchone()
+                self._seen = _max(self._seen, mark)
+                note += f" ({gone} soft-deleted, removed)" if gone else ""
+            return note
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {stage}")
+
+    def _reconcile(self, con, alias: str, table: dict, target: str, pk: list[str]) -> int:
+        """Delete lake rows whose key no longer exists (live) at the source: keys only, through the scanner."""
+        q = self.dialect.quote
+        sql = f"SELECT {', '.join(q(k) for k in pk)} FROM {self.adapter._from(table)}{self._where(self._live_sql())}"
+        keys = quote_ident(f"fbox_keys_{uuid.uuid4().hex[:12]}")
+        con.execute(f"CREATE TEMP TABLE {keys} AS SELECT * FROM {self._scan(alias, sql)}")
+        try:
+            match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
+            before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            con.execute(f"DELETE FROM {target} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys} AS s WHERE {match})")
+            return before - con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {keys}")
+
+
+def _max(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return b if a is None else a
+    try:
+        return max(a, b)
+    except TypeError:
+        return a
+
+
+def _columns(con, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
