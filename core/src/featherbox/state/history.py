@@ -15,24 +15,24 @@ from featherbox.extension import MetadataBackend
 
 MIGRATIONS: list[list[str]] = [
     [
-        """CREATE TABLE fbox_deployments (
+        """CREATE TABLE IF NOT EXISTS fbox_deployments (
             id VARCHAR(64) PRIMARY KEY, started_at VARCHAR(40) NOT NULL, finished_at VARCHAR(40),
             status VARCHAR(20) NOT NULL, command TEXT, summary TEXT, host VARCHAR(255), pid INTEGER)""",
-        """CREATE TABLE fbox_pipelines (
+        """CREATE TABLE IF NOT EXISTS fbox_pipelines (
             id VARCHAR(64) PRIMARY KEY, deployment_id VARCHAR(64) NOT NULL, type VARCHAR(20) NOT NULL,
             status VARCHAR(20) NOT NULL, created_at VARCHAR(40) NOT NULL)""",
-        """CREATE TABLE fbox_actions (
+        """CREATE TABLE IF NOT EXISTS fbox_actions (
             deployment_id VARCHAR(64) NOT NULL, pipeline_id VARCHAR(64) NOT NULL, node VARCHAR(255) NOT NULL,
             action VARCHAR(20) NOT NULL, reason TEXT, update_until VARCHAR(40), status VARCHAR(20) NOT NULL,
             rows_written BIGINT, seconds DOUBLE PRECISION, error TEXT, sql_text TEXT,
             started_at VARCHAR(40), finished_at VARCHAR(40), PRIMARY KEY (deployment_id, node))""",
-        """CREATE TABLE fbox_deployment_logs (
+        """CREATE TABLE IF NOT EXISTS fbox_deployment_logs (
             deployment_id VARCHAR(64) NOT NULL, seq INTEGER NOT NULL, logged_at VARCHAR(40) NOT NULL,
             level VARCHAR(10) NOT NULL, node VARCHAR(255), message TEXT, PRIMARY KEY (deployment_id, seq))""",
-        """CREATE TABLE fbox_nodes (
+        """CREATE TABLE IF NOT EXISTS fbox_nodes (
             name VARCHAR(255) PRIMARY KEY, type VARCHAR(20) NOT NULL, config TEXT, fingerprint VARCHAR(64),
             last_modified VARCHAR(40))""",
-        """CREATE TABLE fbox_edges (
+        """CREATE TABLE IF NOT EXISTS fbox_edges (
             source VARCHAR(255) NOT NULL, target VARCHAR(255) NOT NULL, PRIMARY KEY (source, target))""",
     ],
 ]
@@ -107,21 +107,32 @@ class History:
                 return 0
 
     def migrate(self) -> list[int]:
-        """Bring the history tables to the newest schema; returns the versions applied."""
+        """Bring the history tables to the newest schema; returns the versions applied.
+
+        Each migration and its version row commit together (and every CREATE is IF NOT EXISTS, for
+        databases whose DDL commits on its own), so a process killed mid-migration leaves a state the
+        next run completes.
+        """
         current = self.schema_version()
+        if current >= SCHEMA_VERSION:
+            return []
         applied = []
-        if current == 0:
-            self.execute("CREATE TABLE IF NOT EXISTS fbox_schema_version (version INTEGER NOT NULL)")
-        for number, statements in enumerate(MIGRATIONS, start=1):
-            if number <= current:
-                continue
-            for statement in statements:
-                self.execute(statement)
-            if number == 1 and current == 0:
-                self.execute("INSERT INTO fbox_schema_version (version) VALUES (?)", (number,))
-            else:
-                self.execute("UPDATE fbox_schema_version SET version = ?", (number,))
-            applied.append(number)
+        with self._lock:
+            self._cursor("CREATE TABLE IF NOT EXISTS fbox_schema_version (version INTEGER NOT NULL)")
+            for number, statements in enumerate(MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                self._cursor("BEGIN")
+                try:
+                    for statement in statements:
+                        self._cursor(statement)
+                    self._cursor("DELETE FROM fbox_schema_version")
+                    self._cursor("INSERT INTO fbox_schema_version (version) VALUES (?)", (number,))
+                    self._cursor("COMMIT")
+                except Exception:
+                    self._cursor("ROLLBACK")
+                    raise
+                applied.append(number)
         return applied
 
     def start_deployment(self, run_id: str, command: str, host: str, pid: int) -> None:

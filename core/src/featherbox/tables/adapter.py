@@ -209,13 +209,13 @@ class RelationalAdapter(AdapterType):
             raise FeatherBoxError(f"{self._where()}: cannot attach the source: {scrub(exc, self.params, dsn)}") from None
         return alias
 
-    def _read(self, alias: str, table: dict, where: str = "") -> str:
+    def _read(self, con, alias: str, table: dict, where: str = "") -> str:
         """A DuckDB FROM item reading `table` (with an optional source-side WHERE)."""
         if "query" not in table and not where:
             q = quote_ident
             return f"{q(alias)}.{q(self.dialect.source_schema(self))}.{q(table['name'])}"
         sql = f"SELECT * FROM {self._from(table)}" + (f" WHERE {where}" if where else "")
-        return f"{self.dialect.query_function}({sql_string(alias)}, {sql_string(sql)})"
+        return self.dialect.scan(con, alias, sql, table["name"])
 
     def load(self, ctx: LoadContext) -> LoadResult:
         try:
@@ -260,7 +260,7 @@ class RelationalAdapter(AdapterType):
             state["signatures"] = signatures
             for table in tables:
                 target = quote_table(f"{self.name}.{table['name']}")
-                con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(alias, table)}")
+                con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(con, alias, table)}")
                 rows[f"{self.name}.{table['name']}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             notes.append(f"copied {len(rows)} tables")
         return LoadResult(rows, state, "; ".join(n for n in notes if n), incremental=bool(self.incremental))
@@ -275,7 +275,7 @@ class RelationalAdapter(AdapterType):
 
         def copy(table: dict) -> None:
             target = quote_table(f"{self.name}.{table['name']}")
-            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(alias, table)}")
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(con, alias, table)}")
 
         reader = self.cdc_reader()
         try:

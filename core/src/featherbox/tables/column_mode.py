@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident, quote_table, sql_string
+from featherbox.execute.lake import quote_ident, quote_table
 from featherbox.extension import Detection
 from featherbox.tables.connection import decode_value, encode_value, run_query
 
@@ -143,8 +143,8 @@ class ColumnMode:
             return f"{q(pk[0])} > {lit(values[0])}"
         return f"({', '.join(q(k) for k in pk)}) > ({', '.join(lit(v) for v in values)})"
 
-    def _scan(self, alias: str, sql: str) -> str:
-        return f"{self.dialect.query_function}({sql_string(alias)}, {sql_string(sql)})"
+    def _scan(self, con, alias: str, sql: str, table: dict) -> str:
+        return self.dialect.scan(con, alias, sql, table["name"])
 
     @staticmethod
     def _where(*conditions: str | None) -> str:
@@ -262,15 +262,15 @@ class ColumnMode:
         live = self._live_sql()
         if live:  # taken before the copy: a row soft-deleted after it has a later column value
             sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_m FROM {self.adapter._from(table)} WHERE {self._deleted_sql()}"
-            self._seen = _max(self._seen, con.execute(f"SELECT fbox_m FROM {self._scan(alias, sql)}").fetchone()[0])
-        source = self.adapter._read(alias, table, live or "")
+            self._seen = _max(self._seen, con.execute(f"SELECT fbox_m FROM {self._scan(con, alias, sql, table)}").fetchone()[0])
+        source = self.adapter._read(con, alias, table, live or "")
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
 
     def _initial(self, con, alias: str, table: dict, target: str, pk: list[str]) -> tuple[dict | None, str]:
         """Start a chunked snapshot (`chunk_rows` set and the source not empty) or copy the table whole."""
         if self.chunk_rows:
             sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_high FROM {self.adapter._from(table)}"
-            high = con.execute(f"SELECT fbox_high FROM {self._scan(alias, sql)}").fetchone()[0]
+            high = con.execute(f"SELECT fbox_high FROM {self._scan(con, alias, sql, table)}").fetchone()[0]
             if high is not None:
                 snapshot = {"after": None, "high": encode_value(high), "copied": 0, "started_at": _now().isoformat()}
                 return self._copy_chunks(con, alias, table, target, pk, snapshot, create=True)
@@ -290,7 +290,7 @@ class ColumnMode:
                 f"LIMIT {int(self.chunk_rows)}) fbox_c"
             )
             stage = quote_ident(f"fbox_chunk_{uuid.uuid4().hex[:12]}")
-            con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(alias, sql)}")
+            con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(con, alias, sql, table)}")
             try:
                 rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
                 chunk = f"(SELECT * EXCLUDE ({RN}) FROM {stage})"
@@ -325,7 +325,7 @@ class ColumnMode:
         stage = quote_ident(f"fbox_stage_{uuid.uuid4().hex[:12]}")
         keys = ", ".join(quote_ident(k) for k in pk)
         con.execute(
-            f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(alias, sql)} "
+            f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(con, alias, sql, table)} "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {quote_ident(column)} DESC) = 1"
         )
         try:
@@ -354,7 +354,7 @@ class ColumnMode:
         q = self.dialect.quote
         sql = f"SELECT {', '.join(q(k) for k in pk)} FROM {self.adapter._from(table)}{self._where(self._live_sql())}"
         keys = quote_ident(f"fbox_keys_{uuid.uuid4().hex[:12]}")
-        con.execute(f"CREATE TEMP TABLE {keys} AS SELECT * FROM {self._scan(alias, sql)}")
+        con.execute(f"CREATE TEMP TABLE {keys} AS SELECT * FROM {self._scan(con, alias, sql, table)}")
         try:
             match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
             before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]

@@ -201,6 +201,13 @@ class Dialect:
         """A cheap-as-possible value that changes when the table's content does; None = unknown."""
         raise NotImplementedError
 
+    def scan(self, con, alias: str, sql: str, table: str) -> str:
+        """A DuckDB FROM item running `sql` at the source (through the attached `alias`), so its
+        WHERE runs there; `table` is the source table it reads."""
+        from featherbox.execute.lake import sql_string
+
+        return f"{self.query_function}({sql_string(alias)}, {sql_string(sql)})"
+
     def literal(self, value: Any) -> str:
         if isinstance(value, bool):
             return "TRUE" if value else "FALSE"

@@ -1,0 +1,74 @@
+"""The sqlite adapter: full copies, and increments by a watermark column merged by primary key."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from featherbox.testing import write_project
+
+from fboxcli import fbox, query, ran, run_json
+
+
+def _source(root):
+    con = sqlite3.connect(root / "app.sqlite")
+    con.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, amount REAL, updated_at TEXT, deleted_at TEXT)")
+    return con
+
+
+def _lake(root):
+    return [(r["id"], r["amount"], r["updated_at"]) for r in query(root, "SELECT id, amount, updated_at FROM app.orders ORDER BY id")]
+
+
+def _live(con):
+    return [tuple(r) for r in con.execute("SELECT id, amount, updated_at FROM orders WHERE deleted_at IS NULL ORDER BY id")]
+
+
+def test_column_increments_merge_by_key_with_ties_and_soft_deletes(tmp_path):
+    root = write_project(tmp_path / "p", {
+        "adapters/app.yml": """
+            type: sqlite
+            config: {path: app.sqlite}
+            tables: [orders]
+            incremental:
+              type: column
+              column: updated_at
+              primary_key: id
+              soft_delete: {column: deleted_at}
+        """,
+        "models/total.yml": "sql: SELECT count(*) AS n, sum(amount) AS amount FROM app.orders\n",
+    })
+    con = _source(root)
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?, NULL)", [(i, i * 1.5, f"2024-01-01 00:00:{i:02d}") for i in range(1, 21)])
+    con.commit()
+    assert ran(run_json(root)) == {"app": "completed", "main.total": "completed"}
+    assert _lake(root) == _live(con)
+
+    con.execute("UPDATE orders SET amount = 99, updated_at = '2024-01-01 00:00:30' WHERE id = 3")
+    con.execute("INSERT INTO orders VALUES (21, 5, '2024-01-01 00:00:30', NULL)")  # ties the new watermark
+    con.execute("UPDATE orders SET deleted_at = '2024-01-02', updated_at = '2024-01-01 00:00:31' WHERE id = 7")
+    con.commit()
+    plan = json.loads(fbox("plan", "--json", project=root, check=True).stdout)["actions"]
+    assert [a["node"] for a in plan] == ["app", "main.total"]
+    run_json(root)
+    assert _lake(root) == _live(con)
+
+    con.execute("INSERT INTO orders VALUES (22, 1, '2024-01-01 00:00:31', NULL)")  # same value as the watermark
+    con.commit()
+    run_json(root)
+    assert _lake(root) == _live(con)
+    assert query(root, "SELECT n FROM main.total") == [{"n": len(_live(con))}]
+    assert json.loads(fbox("plan", "--json", project=root, check=True).stdout)["actions"] == []
+
+
+def test_full_copy_reloads_when_the_file_changes(tmp_path):
+    root = write_project(tmp_path / "f", {"adapters/app.yml": "type: sqlite\nconfig: {path: app.sqlite}\n"})
+    con = _source(root)
+    con.execute("INSERT INTO orders VALUES (1, 2.0, '2024-01-01', NULL)")
+    con.commit()
+    run_json(root)
+    assert json.loads(fbox("plan", "--json", project=root, check=True).stdout)["actions"] == []
+    con.execute("INSERT INTO orders VALUES (2, 3.0, '2024-01-01', NULL)")
+    con.commit()
+    assert ran(run_json(root)) == {"app": "completed"}
+    assert len(_lake(root)) == 2
