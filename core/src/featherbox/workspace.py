@@ -68,6 +68,24 @@ class Workspace:
         history.migrate()
         return history
 
+    def node_report(self):
+        """What `status` and `graph` show: the pending plan, each node's current version, and each
+        node's last recorded action as (status, finished_at, error)."""
+        con = self.open_lake(for_writing=False)
+        try:
+            plan, versions = self.plan(con)
+        finally:
+            con.close()
+        history = self.history()
+        try:
+            rows = history.execute(
+                "SELECT a.node, a.status, a.finished_at, a.error FROM fbox_actions a "
+                "JOIN fbox_deployments d ON d.id = a.deployment_id ORDER BY d.started_at"
+            )
+        finally:
+            history.close()
+        return plan, versions, {node: (status, finished, error) for node, status, finished, error in rows}
+
     def selection(self, selectors: list[str]) -> set[str] | None:
         from featherbox.graph.select import select_nodes
 
@@ -92,7 +110,6 @@ class Workspace:
         command: str = "run",
     ):
         from featherbox.execute.runner import Runner
-        from featherbox.plan.planner import MIGRATE
 
         self.graph  # config and graph errors surface before taking the lock
         lock = self.backends.database.run_lock()

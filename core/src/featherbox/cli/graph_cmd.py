@@ -75,28 +75,13 @@ def read_status(ws, nodes) -> None:
 
     from featherbox.config.durations import format_duration
 
-    con = ws.open_lake(for_writing=False)
-    try:
-        plan, versions = ws.plan(con)
-    finally:
-        con.close()
+    plan, versions, last = ws.node_report()
     pending = plan.by_node()
-    history = ws.history()
-    try:
-        last = {
-            row[0]: row[1:]
-            for row in history.execute(
-                "SELECT a.node, a.status, a.error FROM fbox_actions a JOIN fbox_deployments d ON d.id = a.deployment_id "
-                "ORDER BY d.started_at"
-            )
-        }
-    finally:
-        history.close()
     now = datetime.now(timezone.utc)
     for n in nodes:
         version = versions.get(n.id)
         built = version is not None and not version.dropped and version.built_at is not None
-        n.last_result, n.error = last.get(n.id, (None, None))
+        n.last_result, _, n.error = last.get(n.id, (None, None, None))
         if built:
             n.built_at = version.built_at.isoformat(timespec="seconds")
             n.rows = version.total_rows

@@ -102,23 +102,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
     from featherbox.config.durations import format_duration
 
     ws = workspace()
-    con = ws.open_lake(for_writing=False)
-    try:
-        p, versions = ws.plan(con)
-    finally:
-        con.close()
+    p, versions, last = ws.node_report()
     pending = p.by_node()
-    history = ws.history()
-    try:
-        last = {
-            row[0]: row[1:]
-            for row in history.execute(
-                "SELECT a.node, a.status, a.finished_at, a.error FROM fbox_actions a JOIN fbox_deployments d ON d.id = a.deployment_id "
-                "ORDER BY d.started_at"
-            )
-        }
-    finally:
-        history.close()
     now = datetime.now(timezone.utc)
     rows = []
     for node in sorted(set(ws.graph.nodes) | set(versions)):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident, quote_table, sql_string
 from featherbox.extension import Detection, LoadContext, LoadResult
+from featherbox.tables.connection import scrub
 
 if TYPE_CHECKING:
     from featherbox.tables.adapter import RelationalAdapter
@@ -47,8 +48,30 @@ def delta_name(table: str) -> str:
 class CdcReader(ABC):
     """One adapter's change stream. `position` is a JSON-able dict (`{"lsn": ...}`, `{"file", "pos"}`)."""
 
+    #: statements run on each new connection (session settings)
+    session: tuple[str, ...] = ()
+
     def __init__(self, adapter: RelationalAdapter):
         self.adapter = adapter
+        self._conn = None
+
+    @property
+    def conn(self):
+        """A DB-API connection to the source, opened on first use."""
+        if self._conn is None:
+            self._conn = self.adapter._connect()
+            for statement in self.session:
+                self._conn.execute(statement)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _fail(self, what: str, exc: Exception | None = None) -> FeatherBoxError:
+        detail = f": {scrub(exc, self.adapter.params)}" if exc is not None else ""
+        return FeatherBoxError(f"{self.adapter._where()}: {what}{detail}")
 
     @abstractmethod
     def check(self) -> None:
@@ -75,9 +98,6 @@ class CdcReader(ABC):
 
     def release(self) -> None:
         """Forget what the source holds for this adapter (on `fbox adapter delete`)."""
-
-    def close(self) -> None:
-        pass
 
 
 class ChangeSink:

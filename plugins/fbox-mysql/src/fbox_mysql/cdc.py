@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from featherbox.errors import FeatherBoxError
 from featherbox.tables.cdc import CdcReader, ChangeSink
-from featherbox.tables.connection import run_query, scrub
+from featherbox.tables.connection import run_query
 
 
 def _file_key(name: str) -> tuple[str, int]:
@@ -71,22 +71,6 @@ class MySQLCdc(CdcReader):
     def __init__(self, adapter):
         super().__init__(adapter)
         self.schema = adapter.params["dbname"]
-        self._conn = None
-
-    @property
-    def conn(self):
-        if self._conn is None:
-            self._conn = self.adapter._connect()
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _fail(self, what: str, exc: Exception | None = None) -> FeatherBoxError:
-        detail = f": {scrub(exc, self.adapter.params)}" if exc is not None else ""
-        return FeatherBoxError(f"{self.adapter._where()}: {what}{detail}")
 
     def _var(self, name: str):
         rows = run_query(self.conn, f"SHOW GLOBAL VARIABLES LIKE '{name}'")

@@ -22,9 +22,7 @@ import datetime as dt
 import hashlib
 import struct
 
-from featherbox.errors import FeatherBoxError
 from featherbox.tables.cdc import CdcReader, ChangeSink
-from featherbox.tables.connection import scrub
 
 PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 SESSION = ("SET DateStyle = 'ISO, YMD'", "SET TimeZone = 'UTC'", "SET bytea_output = 'hex'",
@@ -72,6 +70,8 @@ class Reader:
 
 
 class PostgresCdc(CdcReader):
+    session = SESSION
+
     def __init__(self, adapter):
         super().__init__(adapter)
         inc = adapter.spec.raw.get("incremental") or {}
@@ -79,26 +79,8 @@ class PostgresCdc(CdcReader):
             f"{adapter.project.root.resolve()}:{adapter.name}".encode()).hexdigest()[:8]
         self.slot = (inc.get("slot") or default)[:63]
         self.schema = adapter.dialect.source_schema(adapter)
-        self._conn = None
 
     # connection and checks
-
-    @property
-    def conn(self):
-        if self._conn is None:
-            self._conn = self.adapter._connect()
-            for statement in SESSION:
-                self._conn.execute(statement)
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _fail(self, what: str, exc: Exception | None = None) -> FeatherBoxError:
-        detail = f": {scrub(exc, self.adapter.params)}" if exc is not None else ""
-        return FeatherBoxError(f"{self.adapter._where()}: {what}{detail}")
 
     def _one(self, sql: str, params=()):
         return self.conn.execute(sql, params).fetchone()
