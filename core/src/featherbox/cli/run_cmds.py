@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from featherbox.cli.output import echo, emit_json, table
+from featherbox.cli.output import echo, emit_json, is_tty, table
 
 
 def register(app: typer.Typer) -> None:
@@ -15,6 +15,60 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("logs")(logs)
     app.command("migrate")(migrate)
+
+
+class RunProgress:
+    """Per-node lines as nodes finish; on a terminal also a live bar of the whole run (rich)."""
+
+    def __init__(self, live: bool, quiet: bool):
+        self.live, self.quiet = live, quiet
+        self.done = self.total = 0
+        self._progress = self._task = None
+
+    def on_plan(self, plan) -> None:
+        self.total = len(plan.actions)
+        if self.quiet:
+            return
+        if plan.empty:
+            echo("Nothing to do: every node is up to date.")
+            return
+        echo(f"Running {self.total} action{'s' if self.total != 1 else ''}:")
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            )
+            self._task = self._progress.add_task("running", total=self.total)
+            self._progress.start()
+
+    def on_event(self, kind, action, outcome) -> None:
+        if self.quiet or kind == "log":
+            return
+        if kind == "started":
+            if self._progress:
+                self._progress.update(self._task, description=f"running {action.node}")
+            return
+        self.done += 1
+        counter = f"[{self.done}/{self.total}]"
+        if kind == "skipped":
+            line = f"{counter} - {action.node}: skipped ({outcome.message})"
+        elif outcome.status == "completed":
+            rows = f"{outcome.rows} rows, " if action.action != "destroy" else ""
+            line = f"{counter} ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})"
+        else:
+            line = f"{counter} ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}"
+        if self._progress:
+            from featherbox.secrets import redact
+
+            self._progress.console.print(redact(line), markup=False, highlight=False)
+            self._progress.advance(self._task)
+        else:
+            echo(line)
+
+    def stop(self) -> None:
+        if self._progress:
+            self._progress.stop()
 
 
 def run(
@@ -31,30 +85,11 @@ def run(
     ws: Workspace = workspace()
     forced = True if full_refresh else False
 
-    progress = {"done": 0, "total": 0}
-
-    def on_plan(p):
-        progress["total"] = len(p.actions)
-        if not as_json:
-            if p.empty:
-                echo("Nothing to do: every node is up to date.")
-            else:
-                echo(f"Running {len(p.actions)} action{'s' if len(p.actions) != 1 else ''}:")
-
-    def on_event(kind, action, outcome):
-        if as_json or kind in ("started", "log"):
-            return
-        progress["done"] += 1
-        counter = f"[{progress['done']}/{progress['total']}]"
-        if kind == "skipped":
-            echo(f"{counter} - {action.node}: skipped ({outcome.message})")
-        elif outcome.status == "completed":
-            rows = f"{outcome.rows} rows, " if action.action != "destroy" else ""
-            echo(f"{counter} ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})")
-        else:
-            echo(f"{counter} ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}")
-
-    plan_, result = ws.run(select or [], forced, threads, wait, on_plan, on_event, command="run")
+    progress = RunProgress(live=is_tty() and not as_json, quiet=as_json)
+    try:
+        plan_, result = ws.run(select or [], forced, threads, wait, progress.on_plan, progress.on_event, command="run")
+    finally:
+        progress.stop()
     if as_json:
         emit_json({
             "run_id": result.run_id,
