@@ -59,6 +59,25 @@ def test_range_since_until_selects_files(tmp_path, s3_store, moto):
     assert str(rows[0]["lo"]).startswith("2024-01-01") and "06:00" in str(rows[0]["lo"])
 
 
+def test_range_prunes_what_is_listed_on_s3(tmp_path, s3_store, moto, monkeypatch):
+    """Only the day folders the range allows are listed, not the whole bucket."""
+    from featherbox.config.loader import load_project
+    from featherbox.registry import default_registry
+
+    put_hours(s3_store, HOURS)
+    for name, value in env_for(moto).items():
+        monkeypatch.setenv(name, value)
+    proj = project(tmp_path, s3_store, {"range": {"since": "2024-01-02T00:00:00"}})
+    registry = default_registry()
+    loaded = load_project(proj, registry)
+    adapter = registry.get("adapter", "s3")(loaded.adapters["logs"], loaded)
+    files = adapter.list_files()
+    assert [f.path for f in files] == [hourly_name(t, "")[1:] for t in HOURS[4:]]
+    folders = {g.split("/app_")[0] for g in adapter.listed_globs}
+    assert "2024/01/01" not in folders and "2024/01/02" in folders
+    assert all(not g.startswith("[0-9]") for g in adapter.listed_globs), "no glob over every year"
+
+
 def test_filename_strategy_loads_new_and_late_files(tmp_path, s3_store, moto):
     env = env_for(moto)
     put_hours(s3_store, HOURS[:3])
