@@ -21,9 +21,26 @@ def fbox(*args: str, project: Path | None = None, env: dict | None = None, check
     return result
 
 
+def invoke(*args: str, project: Path | None = None, env: dict | None = None) -> str:
+    """Run a read-only command (`query`, `plan`, `status`) in this process: the same typer app and
+    command code as the console script, without paying for a new interpreter on every call."""
+    from typer.testing import CliRunner
+
+    from featherbox.cli.app import create_app
+
+    argv = [*(["-C", str(project)] if project else []), *args]
+    result = CliRunner().invoke(create_app(), argv, env=env, catch_exceptions=True)
+    if result.exit_code != 0 or result.exception is not None:
+        raise AssertionError(f"fbox {' '.join(argv)} exited {result.exit_code}: {result.exception!r}\n{result.output}")
+    return result.stdout
+
+
 def query(project: Path, sql: str, env: dict | None = None) -> list[dict]:
-    result = fbox("query", sql, "--format", "json", project=project, env=env, check=True)
-    return json.loads(result.stdout)
+    return json.loads(invoke("query", sql, "--format", "json", project=project, env=env))
+
+
+def plan_json(project: Path, *args: str, env: dict | None = None) -> dict:
+    return json.loads(invoke("plan", "--json", *args, project=project, env=env))
 
 
 def run_json(project: Path, *args: str, env: dict | None = None, expect_ok: bool = True) -> dict:

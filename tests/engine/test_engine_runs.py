@@ -11,7 +11,7 @@ import pytest
 
 from featherbox.testing import write_project
 
-from fboxcli import fbox, query, ran, run_json
+from fboxcli import fbox, invoke, plan_json, query, ran, run_json
 
 PROJECT = {
     "project.yml": "deployments:\n  timeout: 5m\n",
@@ -60,8 +60,7 @@ def project(request, tmp_path) -> Path:
 
 
 def plan_actions(root: Path) -> dict[str, str]:
-    result = fbox("plan", "--json", project=root, check=True)
-    return {a["node"]: a["reason"] for a in json.loads(result.stdout)["actions"]}
+    return {a["node"]: a["reason"] for a in plan_json(root)["actions"]}
 
 
 def test_first_run_values_and_noop_second_run(project):
@@ -158,11 +157,11 @@ def test_empty_result_guard(project):
 
 
 def test_status_and_logs(project):
-    status = json.loads(fbox("status", "--json", project=project, check=True).stdout)
+    status = json.loads(invoke("status", "--json", project=project))
     nodes = {n["node"]: n for n in status["nodes"]}
     assert nodes["marts.total"]["last_result"] == "completed" and nodes["marts.total"]["rows"] == 1
     assert nodes["events"]["pending"] is None
-    logs = json.loads(fbox("logs", "--json", project=project, check=True).stdout)
+    logs = json.loads(invoke("logs", "--json", project=project))
     assert logs["status"] == "completed" and any("marts.total" in line["message"] for line in logs["log"])
 
 
@@ -177,7 +176,7 @@ def test_sqlite_catalog_node_transactions_take_turns_without_conflicts(tmp_path)
     root = write_project(tmp_path / "serial", files)
     payload = run_json(root, "--threads", "4")
     assert set(ran(payload).values()) == {"completed"} and len(payload["actions"]) == 7
-    logs = json.loads(fbox("logs", "--json", project=root, check=True).stdout)["log"]
+    logs = json.loads(invoke("logs", "--json", project=root))["log"]
     assert not [line for line in logs if "retrying" in line["message"]], "no node had to be redone after a conflict"
     assert query(root, "SELECT count(*) AS n FROM main.m3") == [{"n": 2000000}]
 
@@ -240,4 +239,4 @@ def test_a_history_migration_cut_short_is_completed_by_the_next_run(tmp_path):
     history.close()
     lake.close()
     assert ran(run_json(root)) == {"src": "completed"}
-    assert json.loads(fbox("logs", "--json", project=root, check=True).stdout)["status"] == "completed"
+    assert json.loads(invoke("logs", "--json", project=root))["status"] == "completed"

@@ -3,7 +3,6 @@ SQL computed fresh, deletes and updates upstream reach it, and the plan says inc
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from featherbox.testing import write_project
 
-from fboxcli import fbox, query, ran
+from fboxcli import fbox, plan_json, query, ran
 from fboxcli import run_json as _run_json
 
 
@@ -102,8 +101,7 @@ def reasons_of(payload: dict) -> dict[str, str]:
 
 
 def plan_reasons(root: Path) -> dict[str, str]:
-    result = fbox("plan", "--json", project=root, check=True)
-    return {a["node"]: a["reason"] for a in json.loads(result.stdout)["actions"]}
+    return {a["node"]: a["reason"] for a in plan_json(root)["actions"]}
 
 
 def messages(payload: dict) -> dict[str, str]:

@@ -7,7 +7,7 @@ import sqlite3
 
 from featherbox.testing import write_project
 
-from fboxcli import fbox, query, ran, run_json
+from fboxcli import invoke, query, ran, run_json
 
 
 def _source(root):
@@ -48,7 +48,7 @@ def test_column_increments_merge_by_key_with_ties_and_soft_deletes(tmp_path):
     con.execute("INSERT INTO orders VALUES (21, 5, '2024-01-01 00:00:30', NULL)")  # ties the new watermark
     con.execute("UPDATE orders SET deleted_at = '2024-01-02', updated_at = '2024-01-01 00:00:31' WHERE id = 7")
     con.commit()
-    plan = json.loads(fbox("plan", "--json", project=root, check=True).stdout)["actions"]
+    plan = json.loads(invoke("plan", "--json", project=root))["actions"]
     assert [a["node"] for a in plan] == ["app", "main.total"]
     run_json(root)
     assert _lake(root) == _live(con)
@@ -58,7 +58,7 @@ def test_column_increments_merge_by_key_with_ties_and_soft_deletes(tmp_path):
     run_json(root)
     assert _lake(root) == _live(con)
     assert query(root, "SELECT n FROM main.total") == [{"n": len(_live(con))}]
-    assert json.loads(fbox("plan", "--json", project=root, check=True).stdout)["actions"] == []
+    assert json.loads(invoke("plan", "--json", project=root))["actions"] == []
 
 
 def test_full_copy_reloads_when_the_file_changes(tmp_path):
@@ -67,7 +67,7 @@ def test_full_copy_reloads_when_the_file_changes(tmp_path):
     con.execute("INSERT INTO orders VALUES (1, 2.0, '2024-01-01', NULL)")
     con.commit()
     run_json(root)
-    assert json.loads(fbox("plan", "--json", project=root, check=True).stdout)["actions"] == []
+    assert json.loads(invoke("plan", "--json", project=root))["actions"] == []
     con.execute("INSERT INTO orders VALUES (2, 3.0, '2024-01-01', NULL)")
     con.commit()
     assert ran(run_json(root)) == {"app": "completed"}

@@ -34,7 +34,7 @@ MODELS = {
     "models/marts/totals.yml": "sql: SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(id) AS s FROM main.logs\n",
 }
 TABLES = ["main.logs", "marts.by_val", "marts.totals"]
-FRACTIONS = [0.35, 0.6, 0.85]
+FRACTIONS = [0.35, 0.7]
 
 
 def file_bytes(t: datetime) -> bytes:

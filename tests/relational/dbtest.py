@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 FBOX = str(Path(sys.executable).parent / "fbox")
+
 
 def fbox(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run([FBOX, "-C", str(project), *args], capture_output=True, text=True, timeout=300)
@@ -16,7 +16,12 @@ def fbox(project: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     return result
 
 def query(project: Path, sql: str) -> list[dict]:
-    return json.loads(fbox(project, "query", sql, "--format", "json").stdout)
+    from fboxcli import query as query_in_process
+
+    return query_in_process(project, sql)
+
 
 def plan_actions(project: Path) -> list[dict]:
-    return json.loads(fbox(project, "plan", "--json").stdout)["actions"]
+    from fboxcli import plan_json
+
+    return plan_json(project)["actions"]
