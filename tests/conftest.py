@@ -12,3 +12,18 @@ from dbservers import my, pg  # noqa: F401  (fixtures: a fresh database per test
 @pytest.fixture
 def ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config):
+    """Install the DuckDB extensions once, before xdist starts its workers, so they do not race."""
+    if hasattr(config, "workerinput"):
+        return
+    import duckdb
+
+    from featherbox.execute.extensions import load_extensions
+
+    con = duckdb.connect()
+    try:
+        load_extensions(con, ["ducklake", "sqlite", "httpfs", "azure", "postgres", "mysql"])
+    finally:
+        con.close()

@@ -194,7 +194,7 @@ def test_sqlite_updates_and_deletes_reach_a_merge_model(project):
     _sqlite(project, "UPDATE users SET country = 'ES' WHERE id = 2", "DELETE FROM users WHERE id = 3",
             "INSERT INTO users VALUES (4, 'dee', 'IT')")
     payload = run_json(project)
-    assert reasons_of(payload) == {"app": "source database changed", "marts.users": "upstream app changed (incremental merge)"}
+    assert reasons_of(payload) == {"app": "source changed (file size or modification time) in users", "marts.users": "upstream app changed (incremental merge)"}
     said = messages(payload)
     # the sqlite adapter re-creates its table: the change is the difference of old and new contents
     assert said["marts.users"].startswith("merge: 3 keys recomputed (2 rows deleted, 2 inserted)"), said["marts.users"]

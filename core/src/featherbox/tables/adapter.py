@@ -186,7 +186,7 @@ class RelationalAdapter(AdapterType):
             elif before.get(table["name"]) != sig:
                 changed.append(table["name"])
         if changed:
-            return Detection(True, f"source changed (row count or content checksum) in {', '.join(changed)}")
+            return Detection(True, f"source changed ({self.dialect.signature_meaning}) in {', '.join(changed)}")
         if unknown:
             return Detection(True, f"reloading every run: no cheap change signal for {', '.join(unknown)}")
         return Detection(False)

@@ -181,6 +181,8 @@ class Dialect:
     query_function: ClassVar[str]  # postgres_query / mysql_query
     default_port: ClassVar[int]
     schemes: ClassVar[tuple[str, ...]]
+    #: what `signature` compares, for the plan's reason
+    signature_meaning: ClassVar[str] = "row count or content checksum"
 
     def quote(self, name: str) -> str:
         raise NotImplementedError

@@ -24,6 +24,7 @@ class SQLiteDialect(Dialect):
     query_function = "sqlite_query"
     default_port = 0
     schemes = ()
+    signature_meaning = "file size or modification time"
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
