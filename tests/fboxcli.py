@@ -26,8 +26,12 @@ def invoke(*args: str, project: Path | None = None, env: dict | None = None) -> 
     command code as the console script, without paying for a new interpreter on every call."""
     from typer.testing import CliRunner
 
+    from featherbox import secrets
     from featherbox.cli.app import create_app
 
+    if env and "PYTHONPATH" in env:  # plugins only a new interpreter can import
+        return fbox(*args, project=project, env=env, check=True).stdout
+    secrets.clear()  # as in a new process: only this project's values are secrets
     argv = [*(["-C", str(project)] if project else []), *args]
     result = CliRunner().invoke(create_app(), argv, env=env, catch_exceptions=True)
     if result.exit_code != 0 or result.exception is not None:

@@ -20,7 +20,18 @@ def echo(text: str = "", err: bool = False) -> None:
 
 
 def emit_json(payload: Any) -> None:
-    typer.echo(redact(json.dumps(payload, indent=2, sort_keys=True, default=str)))
+    """JSON with secrets redacted inside string values, so the output stays valid JSON."""
+    typer.echo(json.dumps(_redacted(payload), indent=2, sort_keys=True, default=str))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return redact(value) if isinstance(value, str) else value
+    return redact(str(value))
 
 
 def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> None:
