@@ -32,6 +32,11 @@ def test_range_prunes_listing_to_the_folders_it_allows():
     monthly = listing_globs(parse_pattern("[YYYY]-[MM]/x_*.csv"), datetime(2023, 11, 5), datetime(2024, 2, 1))
     assert monthly == ["2023-11/x_*.csv", "2023-12/x_*.csv", "2024-01/x_*.csv"]
     assert listing_globs(parse_pattern("data/*/[YYYY]/f.csv"), datetime(2023, 1, 1), None) == ["data/*/[0-9][0-9][0-9][0-9]/f.csv"]
+    # a long range lists month folders (one listing request each) instead of thousands of day folders
+    years = listing_globs(pattern, datetime(2021, 3, 4, 5), datetime(2024, 1, 1))
+    assert [g.split("/[0-9]")[0] for g in years[:2]] == ["logs/2021/03", "logs/2021/04"] and len(years) == 34
+    decades = listing_globs(pattern, datetime(2001, 1, 1), datetime(2024, 1, 1))
+    assert decades[0] == "logs/2001/" + pattern.glob().split("/", 2)[2] and len(decades) == 23
 
 
 def _write_hour(root, moment: datetime, value: int) -> None:

@@ -73,12 +73,14 @@ FORMATS = {"year": "%Y", "month": "%m", "day": "%d", "hour": "%H", "minute": "%M
 GLOB_CHARS = set("*?{")
 
 
-def listing_globs(pattern: PathPattern, since: datetime | None, until: datetime | None, limit: int = 2000) -> list[str]:
+def listing_globs(pattern: PathPattern, since: datetime | None, until: datetime | None, limit: int = 64) -> list[str]:
     """Globs (relative to the root) that together match every file of `pattern` in [since, until).
 
     The leading folders made only of literal text and time tokens are filled in for each time
-    step between `since` and `until`, so only those folders are listed; without `since`, or when
-    that would make more than `limit` folders, the one glob of the whole pattern is returned.
+    step between `since` and `until`, so only those folders are listed. The deepest folder level
+    that needs at most `limit` globs is used (day folders for a week, month folders for years):
+    every glob is a listing request on an object store. Without `since`, or when even the top
+    level needs more, the one glob of the whole pattern is returned.
     """
     whole = [pattern.glob()]
     segments = pattern.text.split("/")
@@ -94,22 +96,33 @@ def listing_globs(pattern: PathPattern, since: datetime | None, until: datetime 
             last = match.end()
         parts.append((segment[last:], None))
         fixed.append(parts)
-    fields = [field for parts in fixed for _, field in parts if field]
-    if since is None or not fields:
+    if since is None:
         return whole
-    grain = max(fields, key=GRAINS.index)
     until = until or datetime.now() + timedelta(days=1)
+    for depth in range(len(fixed), 0, -1):
+        folders = fixed[:depth]
+        fields = [field for parts in folders for _, field in parts if field]
+        if not fields:
+            break
+        prefixes = _prefixes(folders, max(fields, key=GRAINS.index), since, until, limit)
+        if prefixes is not None:
+            rest = parse_pattern("/".join(segments[depth:])).glob()
+            return [f"{prefix}/{rest}" for prefix in prefixes]
+    return whole
+
+
+def _prefixes(folders, grain: str, since: datetime, until: datetime, limit: int) -> list[str] | None:
+    """The folder paths `folders` take from `since` to `until` at `grain`; None past `limit`."""
     prefixes: list[str] = []
     current = _floor(since, grain)
     while current < until:
-        prefix = "/".join("".join(current.strftime(FORMATS[f]) if f else text for text, f in parts) for parts in fixed)
+        prefix = "/".join("".join(current.strftime(FORMATS[f]) if f else text for text, f in parts) for parts in folders)
         if not prefixes or prefixes[-1] != prefix:
             prefixes.append(prefix)
         if len(prefixes) > limit:
-            return whole
+            return None
         current = _step(current, grain)
-    rest = parse_pattern("/".join(segments[len(fixed) :])).glob()
-    return [f"{prefix}/{rest}" for prefix in prefixes]
+    return prefixes
 
 
 def _floor(moment: datetime, grain: str) -> datetime:
