@@ -74,6 +74,16 @@ class AdapterType(ABC):
         """
         return Detection(changed=previous is None, reason="never loaded" if previous is None else "")
 
+    def source_signature(self) -> str | None:
+        """A cheap text that changes whenever the source may hold data the last load did not take
+        (a file listing with sizes and times, a database file's size and mtime), found without the lake.
+
+        After a complete run, `fbox run` stores the signatures of every source; while they and the
+        config stay the same it has nothing to do and does not open the lake. None (the default):
+        no cheap signature, so every run opens the lake and asks `detect`.
+        """
+        return None
+
     @abstractmethod
     def load(self, ctx: LoadContext) -> LoadResult:
         """Write this adapter's tables through `ctx.con`, inside the transaction the engine opened."""

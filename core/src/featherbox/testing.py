@@ -200,6 +200,13 @@ class AdapterContract:
         )
         assert self.row_counts(self.workspace(contract_project), tables) == before
 
+    def test_source_signature_is_stable_while_the_source_is(self, contract_project):
+        self.run(contract_project)
+        first = self.workspace(contract_project).backends.adapters[self.adapter_name].source_signature()
+        assert first is None or isinstance(first, str), f"source_signature() returned {type(first).__name__}, not str or None"
+        second = self.workspace(contract_project).backends.adapters[self.adapter_name].source_signature()
+        assert first == second, "source_signature() changed while the source did not: every run would plan"
+
     def test_broken_config_is_reported_naming_the_adapter_file(self, contract_project, broken_config):
         import yaml
 

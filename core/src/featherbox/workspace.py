@@ -109,51 +109,89 @@ class Workspace:
         on_event: Callable = lambda *args: None,
         command: str = "run",
     ):
-        from featherbox.execute.runner import Runner
+        from featherbox.state.summary import project_digest
 
-        self.graph  # config and graph errors surface before taking the lock
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        # taken before planning: a change that lands after it shows up in the next run's digest
+        digest = project_digest(self.project, self.backends.adapters) if not selectors else None
+        shortcut = digest is not None and not full_refresh
+        if not shortcut:
+            self.graph  # config and graph errors surface before taking the lock
         lock = self.backends.database.run_lock()
         if not lock.acquire(wait):
             raise RunLockedError(
                 f"another fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
             )
         try:
-            run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-            con = self.open_lake()
-            history = self.history(con)
-            try:
-                plan, versions = self.plan(con, selectors, full_refresh)
-                on_plan(plan)
-                history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
-                history.defer()  # the rest is written in one transaction, after the run
-                try:
-                    self._record_plan(history, run_id, plan)
-                    timeout = self.project.timeout.total_seconds() if self.project.timeout else None
-
-                    def event(kind, action, outcome):
-                        self._record_event(history, run_id, kind, action, outcome)
-                        on_event(kind, action, outcome)
-
-                    serial = not self.backends.database.parallel_transactions
-                    runner = Runner(
-                        self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event,
-                        versions, serial,
-                    )
-                    result = runner.run(plan)
-                    for kind in sorted({a.pipeline for a in plan.actions}):
-                        ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
-                        history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
-                    counts = result.counts()
-                    status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
-                    history.finish_deployment(run_id, status, counts)
-                finally:
-                    history.flush()
-                return plan, result
-            finally:
-                history.close()
-                con.close()
+            if shortcut:
+                done = self._nothing_changed(digest, run_id, command)
+                if done is not None:
+                    on_plan(done[0])
+                    return done
+                self.graph
+            return self._run(selectors, full_refresh, threads, on_plan, on_event, command, run_id, digest)
         finally:
             lock.release()
+
+    def _nothing_changed(self, digest: str, run_id: str, command: str):
+        """(empty plan, empty result) when the last complete run left the same digest; else None."""
+        from featherbox.execute.runner import RunResult
+        from featherbox.plan.planner import Plan
+        from featherbox.state.summary import still_valid
+
+        history = self.history()
+        try:
+            summary = history.read_summary()
+            if summary is None or summary[0] != digest or not still_valid(summary[1]):
+                return None
+            history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
+            history.log(run_id, "info", f"nothing to do: config and sources unchanged since run {summary[2]}")
+            history.finish_deployment(run_id, "completed", {})
+        finally:
+            history.close()
+        return Plan([], {}), RunResult(run_id)
+
+    def _run(self, selectors, full_refresh, threads, on_plan, on_event, command, run_id, digest):
+        from featherbox.execute.runner import Runner
+        from featherbox.state.summary import valid_until
+        from featherbox.state.versions import current_versions
+
+        con = self.open_lake()
+        history = self.history(con)
+        try:
+            history.clear_summary()
+            plan, versions = self.plan(con, selectors, full_refresh)
+            on_plan(plan)
+            history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
+            history.defer()  # the rest is written in one transaction, after the run
+            try:
+                self._record_plan(history, run_id, plan)
+                timeout = self.project.timeout.total_seconds() if self.project.timeout else None
+
+                def event(kind, action, outcome):
+                    self._record_event(history, run_id, kind, action, outcome)
+                    on_event(kind, action, outcome)
+
+                serial = not self.backends.database.parallel_transactions
+                runner = Runner(
+                    self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event,
+                    versions, serial,
+                )
+                result = runner.run(plan)
+                for kind in sorted({a.pipeline for a in plan.actions}):
+                    ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
+                    history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
+                counts = result.counts()
+                status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
+                history.finish_deployment(run_id, status, counts)
+                if digest is not None and result.ok and len(result.outcomes) == len(plan.actions):
+                    history.write_summary(digest, valid_until(self.project, current_versions(con)), run_id)
+            finally:
+                history.flush()
+            return plan, result
+        finally:
+            history.close()
+            con.close()
 
     def _record_plan(self, history, run_id: str, plan) -> None:
         import json

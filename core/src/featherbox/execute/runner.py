@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import duckdb
-import networkx as nx
 
 from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
@@ -135,7 +134,9 @@ class Runner:
             for other, deps in waiting.items():
                 deps.discard(node)
             return
-        for other in sorted(nx.descendants(self.graph, node) if node in self.graph else ()):
+        from featherbox.graph.dag import downstream
+
+        for other in sorted(downstream(self.graph, node) if node in self.graph else ()):
             if other in waiting:
                 del waiting[other]
                 skipped = NodeOutcome(other, SKIPPED, message=f"upstream {node} {outcome.status}")

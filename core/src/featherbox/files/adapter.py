@@ -168,6 +168,12 @@ class FileAdapter(AdapterType):
         ).fetchall()
         return {p: FileInfo(p, s, m, e, t) for p, s, m, e, t, removed in rows if not removed}
 
+    def source_signature(self) -> str | None:
+        import hashlib
+
+        listing = sorted((f.path, f.size, f.mtime, f.etag) for f in self.list_files())
+        return hashlib.sha256(repr(listing).encode()).hexdigest()
+
     def detect(self, con, previous):
         if previous is None:
             listing = self.list_files()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from featherbox.config.project import ModelSpec
 from featherbox.errors import GraphError
 from featherbox.graph.sql_refs import TableRef, table_references
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built or walked: `fbox run` with nothing to do needs none
+    import networkx as nx
 
 ADAPTER = "adapter"
 MODEL = "model"
@@ -27,6 +29,8 @@ def build_graph(
     Raises one GraphError listing every problem found (parse errors, unknown or
     ambiguous tables, tables produced twice, cycles).
     """
+    import networkx as nx
+
     graph = nx.DiGraph()
     producers: dict[str, list[str]] = defaultdict(list)  # qualified table -> node ids
 
@@ -58,16 +62,22 @@ def build_graph(
 
 def downstream(graph: nx.DiGraph, node: str) -> set[str]:
     """Every node that (transitively) reads from `node`, not including it."""
+    import networkx as nx
+
     return set(nx.descendants(graph, node))
 
 
 def upstream(graph: nx.DiGraph, node: str) -> set[str]:
     """Every node `node` (transitively) reads from, not including it."""
+    import networkx as nx
+
     return set(nx.ancestors(graph, node))
 
 
 def topological_order(graph: nx.DiGraph) -> list[str]:
     """Producers before consumers; ties broken alphabetically so the order is stable."""
+    import networkx as nx
+
     return list(nx.lexicographical_topological_sort(graph))
 
 
@@ -129,6 +139,8 @@ def _add_model_edges(graph: nx.DiGraph, spec: ModelSpec, resolver: _Resolver) ->
 
 def _cycle_problems(graph: nx.DiGraph) -> list[str]:
     problems = []
+    import networkx as nx
+
     for component in sorted(nx.strongly_connected_components(graph), key=min):
         start = min(component)
         if len(component) == 1 and not graph.has_edge(start, start):

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import networkx as nx
-
 from featherbox.config.durations import format_duration
 from featherbox.execute.materialize import is_incremental, materialization
 from featherbox.extension import Detection

@@ -35,6 +35,11 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE IF NOT EXISTS fbox_edges (
             source VARCHAR(255) NOT NULL, target VARCHAR(255) NOT NULL, PRIMARY KEY (source, target))""",
     ],
+    [
+        """CREATE TABLE IF NOT EXISTS fbox_run_summary (
+            id INTEGER PRIMARY KEY, digest VARCHAR(64) NOT NULL, valid_until VARCHAR(40),
+            run_id VARCHAR(64) NOT NULL, written_at VARCHAR(40) NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -206,6 +211,26 @@ class History:
             self.execute("DELETE FROM fbox_edges WHERE source = ? AND target = ?", (source, target))
         for source, target in set(edges) - current:
             self.execute("INSERT INTO fbox_edges (source, target) VALUES (?, ?)", (source, target))
+
+    # the no-op shortcut (featherbox.state.summary)
+
+    def read_summary(self) -> tuple[str, str | None, str] | None:
+        """(digest, valid_until, run_id) of the last run that left every node current."""
+        rows = self.execute("SELECT digest, valid_until, run_id FROM fbox_run_summary WHERE id = 1")
+        return tuple(rows[0]) if rows else None
+
+    def clear_summary(self) -> None:
+        """Forget the digest; committed at once, before the run touches the lake."""
+        with self._lock:
+            self._cursor("DELETE FROM fbox_run_summary")
+            self.con.commit()
+
+    def write_summary(self, digest: str, valid_until: str | None, run_id: str) -> None:
+        self.execute("DELETE FROM fbox_run_summary")
+        self.execute(
+            "INSERT INTO fbox_run_summary (id, digest, valid_until, run_id, written_at) VALUES (1, ?, ?, ?, ?)",
+            (digest, valid_until, run_id, now_iso()),
+        )
 
     def close(self) -> None:
         try:

@@ -15,6 +15,7 @@ does not load a DuckDB extension or ATTACH anything.
 
 
 import hashlib
+import json
 from typing import Any, ClassVar
 
 from featherbox.errors import FeatherBoxError
@@ -161,6 +162,23 @@ class RelationalAdapter(AdapterType):
         finally:
             conn.close()
 
+    def source_signature(self) -> str | None:
+        # full copies: the same per-table signatures `detect` compares; increments and change streams
+        # are judged against the lake's state, so they have no signature of their own
+        if self.cdc or self.incremental:
+            return None
+        conn = self._connect()
+        try:
+            schema = self.dialect.source_schema(self)
+            signatures = {t["name"]: self.dialect.signature(conn, schema, t) for t in self.tables(conn)}
+            if None in signatures.values():
+                return None
+            source_tables = sorted(self._source_tables(conn)) if self._declared() is None else None
+        finally:
+            conn.close()
+        self._taken_signatures = signatures  # `detect` in the same run compares these instead of scanning again
+        return json.dumps({"tables": signatures, "source_tables": source_tables}, sort_keys=True)
+
     def _detect_cdc(self, previous):
         from featherbox.tables.cdc import detect_cdc
 
@@ -178,9 +196,10 @@ class RelationalAdapter(AdapterType):
 
     def _detect_full(self, conn, previous):
         before = previous.get("signatures") or {}
+        taken = self.__dict__.pop("_taken_signatures", None) or {}
         changed, unknown = [], []
         for table in self.tables(conn):
-            sig = self.dialect.signature(conn, self.dialect.source_schema(self), table)
+            sig = taken.get(table["name"]) or self.dialect.signature(conn, self.dialect.source_schema(self), table)
             if sig is None:
                 unknown.append(table["name"])
             elif before.get(table["name"]) != sig:

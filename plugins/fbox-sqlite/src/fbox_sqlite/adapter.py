@@ -14,6 +14,7 @@ from pathlib import Path
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident
 from featherbox.tables.adapter import RelationalAdapter
+from featherbox.tables.column_mode import OPERATIONAL_KEYS
 from featherbox.tables.connection import Dialect, adapter_schema, run_query
 
 
@@ -67,10 +68,21 @@ class SQLiteDialect(Dialect):
         return f"(SELECT {columns} FROM {call})"
 
     def signature(self, conn, schema: str, table: dict):
-        # the file's size and modification time change whenever any table does; no scan needed
         path = next(row[2] for row in run_query(conn, "PRAGMA database_list") if row[1] == "main")
-        stat = os.stat(path)
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
+        return file_signature(Path(path))
+
+
+def file_signature(path: Path) -> str:
+    """Size and modification time of a SQLite file and of its write-ahead log: one of them changes
+    whenever any table does (in WAL mode a commit touches only the -wal file until a checkpoint)."""
+    parts = []
+    for candidate in (path, path.with_name(path.name + "-wal")):
+        try:
+            stat = os.stat(candidate)
+        except FileNotFoundError:
+            continue
+        parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+    return "/".join(parts)
 
 
 def _schema() -> dict:
@@ -102,3 +114,11 @@ class SQLiteAdapter(RelationalAdapter):
 
     def _where(self) -> str:
         return f"adapter {self.name} ({self.spec.file}), SQLite file {self.path}"
+
+    def source_signature(self) -> str | None:
+        # increments with work on a timer (reconcile) or left over (chunked snapshots) need the lake's state
+        if self.incremental and any(key in self.incremental for key in OPERATIONAL_KEYS):
+            return None
+        if not self.path.exists():
+            return None
+        return file_signature(self.path)

@@ -38,18 +38,18 @@ class SQLiteBackend(MetadataBackend):
         return {"META_JOURNAL_MODE": "'WAL'", "META_BUSY_TIMEOUT": "30000"}
 
     def connect(self, lake=None):
-        # Through DuckDB's sqlite extension, the same SQLite library DuckLake uses: two SQLite
-        # copies in one process break each other's POSIX locks on the same file.
-        import duckdb
-
-        from featherbox.execute.extensions import load_extensions
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if lake is not None:
-            con = lake.cursor()
-        else:
-            con = duckdb.connect(config={"autoinstall_known_extensions": False})
-            load_extensions(con, ["sqlite"])
+        if lake is None:
+            # No DuckDB instance has the file open: Python's sqlite3 is quicker than loading the
+            # sqlite extension. Never both at once: two SQLite copies in one process break each
+            # other's POSIX locks on the same file.
+            import sqlite3
+
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            return con
+        # With the lake open, through DuckDB's sqlite extension, the SQLite library DuckLake uses.
+        con = lake.cursor()
         path = str(self.path).replace("'", "''")
         con.execute(f"ATTACH IF NOT EXISTS '{path}' AS fbox_state (TYPE sqlite, BUSY_TIMEOUT 30000, JOURNAL_MODE 'WAL')")
         con.execute("USE fbox_state")
