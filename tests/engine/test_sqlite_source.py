@@ -72,3 +72,32 @@ def test_full_copy_reloads_when_the_file_changes(tmp_path):
     con.commit()
     assert ran(run_json(root)) == {"app": "completed"}
     assert len(_lake(root)) == 2
+
+
+def test_rows_read_again_unchanged_are_not_rewritten(tmp_path):
+    """Rows at the watermark are read again every time; only rows that differ reach the change feed."""
+    root = write_project(tmp_path / "w", {
+        "adapters/app.yml": """
+            type: sqlite
+            config: {path: app.sqlite}
+            tables: [orders]
+            incremental: {type: column, column: updated_at, primary_key: id}
+        """,
+    })
+    con = _source(root)
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?, NULL)", [(i, 1.0, "2024-01-01 10:00:00") for i in range(1, 6)])
+    con.commit()
+    run_json(root)
+
+    def changes_since_last_run():
+        snapshots = [r["id"] for r in query(root, "SELECT snapshot_id AS id FROM lake.snapshots() ORDER BY 1")]
+        rows = query(root, f"SELECT change_type, id FROM ducklake_table_changes('lake', 'app', 'orders', {snapshots[-2] + 1}, {snapshots[-1]}) ORDER BY 1, 2")
+        return [(r["change_type"], r["id"]) for r in rows]
+
+    con.execute("INSERT INTO orders VALUES (6, 2.0, '2024-01-01 10:30:00', NULL)")  # rows at the watermark are read again
+    con.commit()
+    payload = run_json(root)
+    assert ran(payload) == {"app": "completed"}
+    assert "5 read again unchanged" in payload["actions"][0]["message"]
+    assert changes_since_last_run() == [("insert", 6)]
+    assert _lake(root) == _live(con)

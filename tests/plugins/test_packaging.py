@@ -53,3 +53,18 @@ def test_every_hook_is_documented_and_tested(name: str):
     assert signature.replace(" ", "") in docs.replace(" ", ""), f"docs/plugins.md must show the exact signature {signature}"
     tests = "\n".join(p.read_text() for p in (REPO / "tests").rglob("test_*.py") if p.name != "test_packaging.py")
     assert f"def {name}(" in tests, f"a test implements {name} in a throw-away plugin"
+
+
+def test_first_party_config_schemas_are_valid_json_schemas():
+    """The loader checks only third-party schemas against the metaschema at run time; these are checked here."""
+    import jsonschema
+
+    from featherbox.config.schemas import ADAPTER_SCHEMA, MODEL_SCHEMA, PROJECT_SCHEMA
+    from featherbox.registry import default_registry, first_party
+
+    registry = default_registry()
+    classes = [*registry.adapters.values(), *registry.databases.values(), *registry.storages.values()]
+    ours = [cls for cls in classes if first_party(cls)]
+    assert len(ours) >= 9, f"first-party types not found: {[c.__module__ for c in classes]}"
+    for schema in (ADAPTER_SCHEMA, MODEL_SCHEMA, PROJECT_SCHEMA, *(cls.config_schema for cls in ours)):
+        jsonschema.Draft202012Validator.check_schema(schema)

@@ -24,6 +24,14 @@ KNOWN_DISTRIBUTIONS = {
     "postgres": "fbox-postgresql",
 }
 
+#: top-level modules of the core and the first-party plugins, whose schemas are tested with them
+FIRST_PARTY_MODULES = {"featherbox", *(dist.replace("-", "_") for dist in KNOWN_DISTRIBUTIONS.values())}
+
+
+def first_party(cls: type) -> bool:
+    return cls.__module__.split(".")[0] in FIRST_PARTY_MODULES
+
+
 KINDS = {
     "adapter": ("fbox_adapter_types", "type_name"),
     "strategy": ("fbox_incremental_strategies", "name"),

@@ -185,13 +185,19 @@ class Workspace:
                 status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
                 history.finish_deployment(run_id, status, counts)
                 if digest is not None and result.ok and len(result.outcomes) == len(plan.actions):
-                    history.write_summary(digest, valid_until(self.project, current_versions(con)), run_id)
+                    due = valid_until(self.project, current_versions(con)) if self._has_max_age() else None
+                    history.write_summary(digest, due, run_id)
             finally:
+                con.close()
+                history.leave_lake()
                 history.flush()
             return plan, result
         finally:
             history.close()
             con.close()
+
+    def _has_max_age(self) -> bool:
+        return any(spec.max_age for spec in self.project.models.values())
 
     def _record_plan(self, history, run_id: str, plan) -> None:
         import json

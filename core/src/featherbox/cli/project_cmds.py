@@ -138,13 +138,17 @@ def adapter_delete(
     from featherbox.scaffold import delete_adapter
 
     result = delete_adapter(workspace(), name, force=force)
+    tables = f" ({', '.join(result.tables)})" if result.tables else ""
+    _report_deleted(result, f"The next `fbox run` drops its tables{tables}.")
+
+
+def _report_deleted(result, then: str) -> None:
     typer.echo(f"Deleted {_shown(result.file)}")
     for warning in result.warnings:
         typer.echo(f"  warning: {warning}")
     if result.dependents:
         typer.echo(f"  warning: these models read it and will fail until changed: {', '.join(result.dependents)}")
-    tables = f" ({', '.join(result.tables)})" if result.tables else ""
-    typer.echo(f"The next `fbox run` drops its tables{tables}.")
+    typer.echo(then)
 
 
 # --- models ---------------------------------------------------------------------------------
@@ -179,12 +183,7 @@ def model_delete(
     from featherbox.scaffold import delete_model
 
     result = delete_model(workspace(), name, force=force)
-    typer.echo(f"Deleted {_shown(result.file)}")
-    for warning in result.warnings:
-        typer.echo(f"  warning: {warning}")
-    if result.dependents:
-        typer.echo(f"  warning: these models read it and will fail until changed: {', '.join(result.dependents)}")
-    typer.echo(f"The next `fbox run` drops table {result.node}.")
+    _report_deleted(result, f"The next `fbox run` drops table {result.node}.")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from featherbox.config.interpolate import Environment, interpolate, project_envi
 from featherbox.config.project import MAIN_SCHEMA, AdapterSpec, ModelSpec, Project
 from featherbox.config.schemas import ADAPTER_SCHEMA, MODEL_SCHEMA, PROJECT_SCHEMA, field_path, validate
 from featherbox.errors import ConfigError, ConfigIssue, FeatherBoxError
-from featherbox.registry import KNOWN_DISTRIBUTIONS, Registry, UnknownTypeError
+from featherbox.registry import KNOWN_DISTRIBUTIONS, Registry, UnknownTypeError, first_party
 
 PROJECT_FILE = "project.yml"
 ADAPTERS_DIR = "adapters"
@@ -212,7 +212,7 @@ class _ProjectLoader:
         if cls is None:
             return None
         owner = f"the {type_name} {kind} plugin"
-        self.add_new(validate(section, cls.config_schema, file, lines, prefix=kind, schema_owner=owner))
+        self.add_new(validate(section, cls.config_schema, file, lines, prefix=kind, schema_owner=owner, check_schema=not first_party(cls)))
         return dict(section)
 
     def reported(self, file: Path, field: str) -> bool:
@@ -300,7 +300,7 @@ class _ProjectLoader:
             cls = self.lookup("adapter", type_name, file, "type", lines)
             if cls is not None:
                 owner = f"the {type_name} adapter plugin"
-                self.add_new(validate(data, cls.config_schema, file, lines, schema_owner=owner))
+                self.add_new(validate(data, cls.config_schema, file, lines, schema_owner=owner, check_schema=not first_party(cls)))
         if len(self.issues) > start:
             return None
         return AdapterSpec(

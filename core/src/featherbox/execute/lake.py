@@ -28,6 +28,33 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def sql_literal(value) -> str:
+    """`value` (None, bool, int, float, str, naive datetime) as a SQL literal.
+
+    Rows FeatherBox writes itself go in as literals, not bound parameters: DuckDB's Python client
+    tries `import pandas` for every bound value, and without pandas each failed import searches
+    the whole sys.path again (0.3-0.5 ms a value; 0.6 s for the ledger rows of 168 files).
+    """
+    from datetime import datetime
+
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):  # through text: a decimal literal could round differently
+        return f"CAST('{value!r}' AS DOUBLE)"
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    return sql_string(str(value))
+
+
+def values_sql(rows) -> str:
+    """`VALUES (...), (...)` of literal rows."""
+    return "VALUES " + ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in rows)
+
+
 @dataclass
 class Backends:
     database: MetadataBackend

@@ -284,6 +284,8 @@ class _Incremental:
         cursor.execute(f"CREATE TEMP TABLE {quote_ident(touched)} AS SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})")
         count = cursor.execute(f"SELECT count(*) FROM temp.main.{quote_ident(touched)}").fetchone()[0]
         sql = spec.sql.strip().rstrip(";")
+        if self.kind == DELETE_INSERT:
+            sql = self._only_touched_ranges(sql, touched, sources)
         self._check_result(f"SELECT * FROM ({sql}) AS m")
 
         def match(alias: str) -> str:
@@ -298,6 +300,26 @@ class _Incremental:
         cursor.execute(f"INSERT INTO {self.target} BY NAME SELECT m.* FROM ({sql}) AS m WHERE {exists.format(match('m'))}")
         after = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
         return before - after_delete, after - after_delete, count
+
+
+    def _only_touched_ranges(self, sql: str, touched: str, sources: list[str]) -> str:
+        """`sql` reading, from every upstream table that has the time columns, only the rows of the
+        touched time ranges: what delete+insert requires (a range's result depends only on the
+        upstream rows of that range) lets it skip the rest, instead of computing everything and
+        keeping the touched ranges."""
+        for table in sorted(set(self.resolved.values())):
+            if not set(sources) <= set(_columns(self.cursor, f"SELECT * FROM {quote_table(table)}")):
+                continue  # e.g. a dimension table without time: read whole
+            match = " AND ".join(
+                f"k.k{i} IS NOT DISTINCT FROM {self._bucket('u.' + quote_ident(c))}" for i, c in enumerate(sources)
+            )
+            view = self._temp("VIEW", "ranges")
+            self.cursor.execute(
+                f"CREATE TEMP VIEW {quote_ident(view)} AS SELECT * FROM {quote_table(table)} AS u "
+                f"WHERE EXISTS (SELECT 1 FROM temp.main.{quote_ident(touched)} AS k WHERE {match})"
+            )
+            sql, _ = replace_table(sql, self.resolved, table, ("temp", "main", view))
+        return sql
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_table, sql_string, table_exists
+from featherbox.execute.lake import quote_table, sql_string, table_exists, values_sql
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
 from featherbox.files.headers import headers_match
 from featherbox.files.integrity import GzipChecks
@@ -162,25 +162,29 @@ class FileAdapter(AdapterType):
 
     def ledger(self, con: duckdb.DuckDBPyConnection) -> dict[str, FileInfo]:
         rows = con.execute(
-            f"""SELECT path, size, mtime, etag, file_time, removed FROM {LEDGER} WHERE adapter = ?
-                QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1""",
-            [self.name],
+            f"""SELECT path, size, mtime, etag, file_time, removed FROM {LEDGER} WHERE adapter = {sql_string(self.name)}
+                QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1"""
         ).fetchall()
         return {p: FileInfo(p, s, m, e, t) for p, s, m, e, t, removed in rows if not removed}
 
     def source_signature(self) -> str | None:
         import hashlib
 
-        listing = sorted((f.path, f.size, f.mtime, f.etag) for f in self.list_files())
+        files = self.list_files()
+        self._listed = files  # `detect` in the same run uses it instead of listing again
+        listing = sorted((f.path, f.size, f.mtime, f.etag) for f in files)
         return hashlib.sha256(repr(listing).encode()).hexdigest()
 
     def detect(self, con, previous):
+        # a listing taken for the run's digest is older than this moment: what arrived since then
+        # changes the next run's digest, so it is loaded then
+        listed = self.__dict__.pop("_listed", None)
         if previous is None:
-            listing = self.list_files()
+            listing = self.list_files() if listed is None else listed
             return Detection(True, f"never loaded ({_count(len(listing), 'file')})", (listing, None))
         ledger = self.ledger(con)
         since = self._lookback_start(ledger)
-        listing = self.list_files(since)
+        listing = self.list_files(since) if listed is None or since is not None else listed
         if since is not None:
             ledger = {p: f for p, f in ledger.items() if f.file_time is None or f.file_time >= since}
         selection = self.strategy.select(listing, ledger)
@@ -205,10 +209,12 @@ class FileAdapter(AdapterType):
         )
         if full:
             message = self._full_load(con, listing, ctx.run_id)
+            files = len(listing)
         else:
             message = self._incremental_load(con, selection, ctx.run_id)
+            files = (ctx.previous or {}).get("files", 0) + len(selection.new) - len(selection.removed)
         rows = con.execute(f"SELECT count(*) FROM {quote_table(self.table)}").fetchone()[0]
-        return LoadResult({self.table: rows}, {"files": len(self.ledger(con))}, message, incremental=not full)
+        return LoadResult({self.table: rows}, {"files": files}, message, incremental=not full)
 
     def _select(self, files: list[FileInfo]) -> str:
         root, fmt = self.root(), self.format
@@ -299,10 +305,8 @@ class FileAdapter(AdapterType):
         if not rows:
             return
         seq = time.time_ns()
-        con.executemany(
-            f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[self.name, f.path, f.size, f.mtime, f.etag, f.file_time, run_id, seq, gone] for f, gone in rows],
-        )
+        values = values_sql([self.name, f.path, f.size, f.mtime, f.etag, f.file_time, run_id, seq, gone] for f, gone in rows)
+        con.execute(f"INSERT INTO {LEDGER} {values}")
 
 
 def _widens(old: str, new: str) -> bool:

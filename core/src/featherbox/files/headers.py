@@ -7,7 +7,10 @@ are many small files; it is only needed when the column sets differ (schema drif
 from __future__ import annotations
 
 import gzip
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+
+HEAD = 1 << 16
 
 
 def first_line(fs, path: str, skip: int = 0) -> bytes | None:
@@ -15,13 +18,21 @@ def first_line(fs, path: str, skip: int = 0) -> bytes | None:
     lower = path.lower()
     if lower.endswith((".zst", ".zstd")):
         return None
+    gz = lower.endswith(".gz")
     try:
         with fs.open(path, "rb") as raw:
-            handle = gzip.GzipFile(fileobj=raw) if lower.endswith(".gz") else raw
+            head = raw.read(HEAD)
+            if gz:  # one zlib call on the first block; GzipFile reads and buffers far more
+                head = zlib.decompressobj(31).decompress(head, 1 << 20)
+            lines = head.split(b"\n", skip + 1)
+            if len(lines) > skip + 1:
+                return lines[skip].rstrip(b"\r")
+            raw.seek(0)
+            handle = gzip.GzipFile(fileobj=raw) if gz else raw
             for _ in range(skip):
                 handle.readline(1 << 20)
             return handle.readline(1 << 20).rstrip(b"\r\n")
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return None  # DuckDB will report the unreadable file with its own message
 
 

@@ -54,6 +54,7 @@ class History:
     def __init__(self, backend: MetadataBackend, lake=None):
         self.backend = backend
         self.con = backend.connect(lake)
+        self._through_lake = lake is not None
         self._lock = threading.Lock()
         self._log_seq: dict[str, int] = {}
         self._deferred: list[tuple[str, tuple | list]] | None = None
@@ -62,6 +63,15 @@ class History:
         """Queue writes until `flush`: a write to a SQLite catalog while a DuckLake transaction is
         open makes that transaction's commit fail with "database is locked"."""
         self._deferred = []
+
+    def leave_lake(self) -> None:
+        """Reconnect without the lake, once it is closed: a backend that went through the lake's
+        DuckDB instance now uses its own client, which writes the deferred statements faster
+        (DuckDB binds each parameter slowly)."""
+        if self._through_lake:
+            self.close()
+            self.con = self.backend.connect(None)
+            self._through_lake = False
 
     def flush(self) -> None:
         """Write what `defer` queued, in one transaction."""

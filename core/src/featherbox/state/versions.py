@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from featherbox.execute.lake import STATE_SCHEMA
+from featherbox.execute.lake import STATE_SCHEMA, values_sql
 
 VERSIONS = f"{STATE_SCHEMA}.node_versions"
 LEDGER = f"{STATE_SCHEMA}.file_ledger"
@@ -86,12 +86,10 @@ def current_versions(con: duckdb.DuckDBPyConnection) -> dict[str, NodeVersion]:
 
 def record_version(con: duckdb.DuckDBPyConnection, version: NodeVersion) -> None:
     built_at = version.built_at or datetime.now(timezone.utc)
-    con.execute(
-        f"INSERT INTO {VERSIONS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            version.node, version.kind, version.fingerprint, version.data_version,
-            json.dumps(version.inputs, sort_keys=True), json.dumps(version.state, sort_keys=True, default=str),
-            json.dumps(version.tables), json.dumps(version.row_counts, sort_keys=True), version.run_id,
-            built_at.astimezone(timezone.utc).replace(tzinfo=None), time.time_ns(), version.dropped,
-        ],
-    )
+    row = [
+        version.node, version.kind, version.fingerprint, version.data_version,
+        json.dumps(version.inputs, sort_keys=True), json.dumps(version.state, sort_keys=True, default=str),
+        json.dumps(version.tables), json.dumps(version.row_counts, sort_keys=True), version.run_id,
+        built_at.astimezone(timezone.utc).replace(tzinfo=None), time.time_ns(), version.dropped,
+    ]
+    con.execute(f"INSERT INTO {VERSIONS} {values_sql([row])}")

@@ -337,10 +337,19 @@ class ColumnMode:
                 return f"{table['name']}: source columns changed, copied in full"
             if not staged:
                 return f"{table['name']}: nothing new"
+            # rows the window read again unchanged are neither deleted nor inserted: the table's change
+            # feed then holds only real changes, which incremental models downstream apply exactly
+            same = " AND ".join(f"s.{quote_ident(c)} IS NOT DISTINCT FROM t.{quote_ident(c)}" for c, _ in _columns(con, target))
+            kept = f" AND s.{DELETED} = 0" if deleted else ""
+            con.execute(f"DELETE FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {same}){kept}")
+            unchanged = staged - con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+            staged -= unchanged
             match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
             con.execute(f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {live}")
-            note = f"{table['name']}: merged {staged} rows from {column} >= {start}"
+            note = f"{table['name']}: merged {staged} rows from {column} >= {start}" + (
+                f" ({unchanged} read again unchanged)" if unchanged else ""
+            )
             if deleted:
                 gone, mark = con.execute(f"SELECT count(*), max({quote_ident(column)}) FROM {stage} WHERE {DELETED} = 1").fetchone()
                 self._seen = _max(self._seen, mark)

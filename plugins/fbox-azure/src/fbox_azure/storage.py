@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from featherbox.extension import StorageBackend
+from featherbox.files.object_storage import connection_config, object_storage_schema
 
 from fbox_azure.connection import CONFIG_PROPERTIES, AzureSettings
 
@@ -10,23 +11,11 @@ from fbox_azure.connection import CONFIG_PROPERTIES, AzureSettings
 class AzureStorage(StorageBackend):
     type_name = "azure"
     description = "DuckLake data files in an Azure Blob Storage container"
-    config_schema = {
-        "type": "object",
-        "properties": {
-            "type": {"const": "azure"},
-            **CONFIG_PROPERTIES,
-            "path": {"type": "string", "description": "same as prefix: where the data files go inside the container"},
-        },
-        "required": ["type", "container"],
-        "additionalProperties": False,
-    }
+    config_schema = object_storage_schema("azure", CONFIG_PROPERTIES, "container")
 
     @property
     def settings(self) -> AzureSettings:
-        config = {k: v for k, v in self.config.items() if k not in ("type", "path")}
-        if not config.get("prefix") and self.config.get("path"):
-            config["prefix"] = self.config["path"]
-        return AzureSettings(config)
+        return AzureSettings(connection_config(self.config))
 
     def data_path(self) -> str:
         return self.settings.url() + "/"

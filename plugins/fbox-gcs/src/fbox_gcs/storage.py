@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from featherbox.extension import StorageBackend
+from featherbox.files.object_storage import connection_config, object_storage_schema
 
 from fbox_gcs.connection import CONFIG_PROPERTIES, GCSSettings
 
@@ -10,23 +11,11 @@ from fbox_gcs.connection import CONFIG_PROPERTIES, GCSSettings
 class GCSStorage(StorageBackend):
     type_name = "gcs"
     description = "DuckLake data files in a Google Cloud Storage bucket"
-    config_schema = {
-        "type": "object",
-        "properties": {
-            "type": {"const": "gcs"},
-            **CONFIG_PROPERTIES,
-            "path": {"type": "string", "description": "same as prefix: where the data files go inside the bucket"},
-        },
-        "required": ["type", "bucket"],
-        "additionalProperties": False,
-    }
+    config_schema = object_storage_schema("gcs", CONFIG_PROPERTIES, "bucket")
 
     @property
     def settings(self) -> GCSSettings:
-        config = {k: v for k, v in self.config.items() if k not in ("type", "path")}
-        if not config.get("prefix") and self.config.get("path"):
-            config["prefix"] = self.config["path"]
-        return GCSSettings(config, self.root)
+        return GCSSettings(connection_config(self.config), self.root)
 
     def data_path(self) -> str:
         return self.settings.url() + "/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from featherbox.extension import StorageBackend
+from featherbox.files.object_storage import connection_config, object_storage_schema
 
 from fbox_s3.connection import CONFIG_PROPERTIES, S3Settings
 
@@ -10,25 +11,11 @@ from fbox_s3.connection import CONFIG_PROPERTIES, S3Settings
 class S3Storage(StorageBackend):
     type_name = "s3"
     description = "DuckLake data files in an S3 bucket or S3-compatible store"
-    config_schema = {
-        "type": "object",
-        "properties": {
-            "type": {"const": "s3"},
-            **CONFIG_PROPERTIES,
-            "path": {"type": "string", "description": "same as prefix: where the data files go inside the bucket"},
-        },
-        "required": ["type", "bucket"],
-        "additionalProperties": False,
-    }
+    config_schema = object_storage_schema("s3", CONFIG_PROPERTIES, "bucket")
 
     @property
     def settings(self) -> S3Settings:
-        config = dict(self.config)
-        if not config.get("prefix") and config.get("path"):
-            config["prefix"] = config["path"]
-        config.pop("path", None)
-        config.pop("type", None)
-        return S3Settings(config)
+        return S3Settings(connection_config(self.config))
 
     def data_path(self) -> str:
         return self.settings.url() + "/"
