@@ -122,6 +122,8 @@ def test_select_and_full_refresh(project):
     assert all(a["reason"] == "full refresh requested" for a in payload["actions"])
     payload = run_json(project, "--select", "events+", "--full-refresh")
     assert set(ran(payload)) == {"events", "staging.clean", "marts.total"}
+    payload = run_json(project, "--full-refresh", "marts.total")  # nodes as arguments, as in `fbox run --full-refresh NAME`
+    assert ran(payload) == {"marts.total": "completed"} and payload["actions"][0]["reason"] == "full refresh requested"
 
 
 def test_failing_model_keeps_its_previous_table_and_independent_branches_finish(project):

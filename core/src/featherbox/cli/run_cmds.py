@@ -71,7 +71,11 @@ class RunProgress:
             self._progress.stop()
 
 
+NODES_HELP = "Nodes to include, as with --select: `fbox run --full-refresh NAME` rebuilds one node."
+
+
 def run(
+    nodes: Optional[List[str]] = typer.Argument(None, help=NODES_HELP, show_default=False, metavar="NODE"),
     select: Optional[List[str]] = typer.Option(None, "--select", "-s", help="NAME, +NAME (with upstream), NAME+ (with downstream); repeatable."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild every selected node from scratch."),
     threads: int = typer.Option(4, "--threads", "-t", min=1, help="Nodes run in parallel."),
@@ -87,7 +91,7 @@ def run(
 
     progress = RunProgress(live=is_tty() and not as_json, quiet=as_json)
     try:
-        plan_, result = ws.run(select or [], forced, threads, wait, progress.on_plan, progress.on_event, command="run")
+        plan_, result = ws.run([*(nodes or []), *(select or [])], forced, threads, wait, progress.on_plan, progress.on_event, command="run")
     finally:
         progress.stop()
     if as_json:
@@ -107,6 +111,7 @@ def run(
 
 
 def plan(
+    nodes: Optional[List[str]] = typer.Argument(None, help=NODES_HELP.replace("fbox run", "fbox plan").replace("rebuilds", "plans rebuilding"), show_default=False, metavar="NODE"),
     select: Optional[List[str]] = typer.Option(None, "--select", "-s", help="Limit to these nodes (same syntax as run)."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Plan a full rebuild of every selected node."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
@@ -117,7 +122,7 @@ def plan(
     ws = workspace()
     con = ws.open_lake(for_writing=False)
     try:
-        p, _ = ws.plan(con, select or [], full_refresh)
+        p, _ = ws.plan(con, [*(nodes or []), *(select or [])], full_refresh)
     finally:
         con.close()
     if as_json:
