@@ -92,3 +92,12 @@ def test_max_age_and_environment_changes_end_the_shortcut(tmp_path):
     assert payload["actions"][0]["reason"] == "max_age 3s exceeded"
     assert ran(run_json(root, env={"FB_LABEL": "b"})) == {"main.fresh": "completed"}
     assert query(root, "SELECT label FROM fresh", env={"FB_LABEL": "b"}) == [{"label": "b"}]
+
+
+def test_the_shortcut_on_a_postgresql_project_database(tmp_path, pg):
+    root = project(tmp_path, {"project.yml": "database:\n  type: postgresql\n" + pg.config_yaml() + "\n"})
+    run_json(root)
+    assert run_json(root)["actions"] == [] and shortcut_taken(root)
+    (root / "sample/e_2.csv").write_text("user_id\n1\n")
+    assert ran(run_json(root)) == {"events": "completed", "main.report": "completed"}
+    assert query(root, "SELECT n FROM report") == [{"n": 3}]
