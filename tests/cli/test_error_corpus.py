@@ -1,15 +1,17 @@
 """Broken projects through every command that reads them: no traceback, a non-zero exit, and a
 message that names the file (or the node, or the argument) at fault.
 
-Each case is a project (files), the commands to try and what the message must contain. `{root}` in a
-needle is the project directory.
+Each case is a project (files), the commands to try and what the message must contain. The commands
+run in process through the console script's own `main()`; a few also through the installed script.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,13 +112,72 @@ def _write(root: Path, files: dict) -> None:
             (root / rel).write_bytes(data)
 
 
-def _fbox(root: Path | None, args: list[str], env: dict, cwd: Path | None = None):
+SCRUBBED_ENV = ("FBOX_DEBUG", "FBOX_PROJECT", "FBOX_CORPUS_UNSET")
+
+
+@dataclass
+class Done:
+    """What a command did: its exit code and what it printed (as `subprocess.run` reports it)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def fbox_main(monkeypatch, capfd):
+    """`fbox` in this process: the real `featherbox.cli.app.main()` (its error handling included) with
+    `sys.argv` set, output captured at the file descriptors and the exit code taken from SystemExit.
+    Each call starts from what a new process would have: the CLI state and the secrets registry
+    reset, the environment without FBOX_DEBUG / FBOX_PROJECT / FBOX_CORPUS_UNSET plus `env`, and
+    `cwd` as the current directory. Any other exception escaping `main()` fails the test with its
+    traceback: the in-process form of "a traceback escaped"."""
+    from featherbox import secrets
+    from featherbox.cli import app
+
+    def run(root: Path | None, args: list[str], env: dict, cwd: Path | None = None) -> Done:
+        argv = ["fbox", *(["-C", str(root)] if root else []), *args]
+        with monkeypatch.context() as mp:
+            for name in SCRUBBED_ENV:
+                mp.delenv(name, raising=False)
+            for name, value in env.items():
+                mp.setenv(name, value)
+            if cwd is not None:
+                mp.chdir(cwd)
+            mp.setattr(sys, "argv", argv)
+            mp.setattr(app.state, "project_dir", None)
+            mp.setattr(app.state, "debug", False)
+            secrets.clear()
+            capfd.readouterr()
+            code = 0
+            try:
+                app.main()
+            except SystemExit as exc:
+                if exc.code is None or isinstance(exc.code, int):
+                    code = exc.code or 0
+                else:  # sys.exit("text"): the interpreter prints it and exits 1
+                    print(exc.code, file=sys.stderr)
+                    code = 1
+            except BaseException as exc:
+                exc.add_note(f"escaped from `{' '.join(argv)}` (the console script would print this traceback)")
+                raise
+            finally:
+                out, err = capfd.readouterr()
+                secrets.clear()
+        return Done(code, out, err)
+
+    return run
+
+
+def _fbox_process(root: Path | None, args: list[str], env: dict, cwd: Path | None = None) -> Done:
+    """The installed console script in a new process."""
     command = [FBOX, *(["-C", str(root)] if root else []), *args]
-    clean = {k: v for k, v in os.environ.items() if k not in ("FBOX_DEBUG", "FBOX_PROJECT", "FBOX_CORPUS_UNSET")}
-    return subprocess.run(command, capture_output=True, text=True, timeout=180, env={**clean, **env}, cwd=cwd)
+    clean = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, env={**clean, **env}, cwd=cwd)
+    return Done(done.returncode, done.stdout, done.stderr)
 
 
-def _check(done, needles, label):
+def _check(done: Done, needles, label):
     out = done.stdout + done.stderr
     assert "Traceback" not in out, f"{label}: a traceback escaped:\n{out}"
     assert done.returncode != 0, f"{label}: exited 0:\n{out}"
@@ -125,12 +186,16 @@ def _check(done, needles, label):
     assert not missing, f"{label}: the message does not name {missing}:\n{out}"
 
 
+def _command_args(case: Case, command: str) -> list[str]:
+    return [command, *case.args.get(command, DEFAULT_ARGS.get(command, []))]
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id if isinstance(c, Case) else None)
-def test_broken_project(case: Case, tmp_path):
+def test_broken_project(case: Case, tmp_path, fbox_main):
     root = tmp_path / "p"
     if case.prepare == "run":
         _write(root, case.before)
-        first = _fbox(root, ["run"], case.env)
+        first = fbox_main(root, ["run"], case.env)
         assert first.returncode == 0, first.stdout + first.stderr
         for rel in case.before:
             if rel not in case.files:
@@ -138,8 +203,8 @@ def test_broken_project(case: Case, tmp_path):
     _write(root, case.files)
     failures = []
     for command in case.commands:
-        args = [command, *case.args.get(command, DEFAULT_ARGS.get(command, []))]
-        done = _fbox(root, args, case.env)
+        args = _command_args(case, command)
+        done = fbox_main(root, args, case.env)
         try:
             _check(done, case.needles, f"fbox {' '.join(args)}")
         except AssertionError as exc:
@@ -148,9 +213,50 @@ def test_broken_project(case: Case, tmp_path):
 
 
 @pytest.mark.parametrize("command", ALL + ("logs",))
-def test_outside_a_project(command, tmp_path):
+def test_outside_a_project(command, tmp_path, fbox_main):
     args = [command, *DEFAULT_ARGS.get(command, [])]
-    done = _fbox(None, args, {}, cwd=tmp_path)
+    done = fbox_main(None, args, {}, cwd=tmp_path)
     _check(done, ("project.yml",), f"fbox {command} (outside a project)")
-    missing = _fbox(tmp_path / "does-not-exist", args, {})
+    missing = fbox_main(tmp_path / "does-not-exist", args, {})
     _check(missing, ("does-not-exist",), f"fbox -C does-not-exist {command}")
+
+
+CASES_BY_ID = {case.id: case for case in CASES}
+
+
+@pytest.mark.parametrize(
+    "case_id, command",
+    [("adapter-unknown-type", "plan"), ("model-fails-at-runtime", "run"), ("outside-a-project", "status"),
+     ("missing-dir", "query")],
+)
+def test_console_script(case_id, command, tmp_path, fbox_main):
+    """A few of the above through the installed `fbox` in a new process: it fails as the cases say,
+    and prints what `main()` prints in this process (each in a directory of its own), to the letter
+    but for run ids, durations and the directory."""
+    results = {}
+    for how, fbox in (("process", _fbox_process), ("main", fbox_main)):
+        base = tmp_path / how
+        base.mkdir()
+        cwd = None
+        if case_id == "missing-dir":  # `-C` a directory that is not there
+            root, needles, args, env = base / "does-not-exist", ("does-not-exist",), [command, QUERY_SQL], {}
+        elif case_id == "outside-a-project":
+            root, needles, args, env, cwd = None, ("project.yml",), [command], {}, base
+        else:
+            case = CASES_BY_ID[case_id]
+            root, needles, args, env = base / "p", case.needles, _command_args(case, command), case.env
+            _write(root, case.files)
+        label = f"fbox {' '.join(args)} ({case_id}, {how})"
+        done = fbox(root, args, env, cwd=cwd)
+        _check(done, needles, label)
+        results[how] = _normalized(done, base)
+    assert results["process"] == results["main"], f"fbox {command} ({case_id}): the console script and main() differ"
+
+
+def _normalized(done: Done, base: Path) -> Done:
+    def clean(text: str) -> str:
+        text = text.replace(str(base.resolve()), "<dir>").replace(str(base), "<dir>")
+        text = re.sub(r"\b\d{8}T\d{6}-[0-9a-f]+\b", "<run>", text)
+        return re.sub(r"\b\d+(\.\d+)?(ms|s)\b", "<time>", text)
+
+    return Done(done.returncode, clean(done.stdout), clean(done.stderr))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,37 +9,24 @@ import pytest
 from featherbox import secrets
 from featherbox.config.loader import load_project
 from featherbox.errors import ConfigError, ConfigIssue
-from featherbox.extension import AdapterType, MetadataBackend, StorageBackend, placeholder_adapter
+from featherbox.extension import placeholder_adapter
 from featherbox.registry import Registry
+from featherbox.testing import write_project
+
+from configfakes import FakeFileAdapter, fake_registry, file_adapter_schema
 
 
-class FakeFileAdapter(AdapterType):
-    type_name = "localfile"
-    config_schema = {
-        "type": "object",
-        "properties": {
-            "type": {},
-            "description": {},
-            "config": {},
-            "path": {"type": "string"},
-            "format": {"enum": ["csv", "json", "parquet"]},
-            "tables": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name"],
-                    "properties": {"name": {"type": "string", "pattern": "^[a-z_]+$"}},
-                },
+class FileAdapter(FakeFileAdapter):
+    config_schema = file_adapter_schema(
+        tables={
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string", "pattern": "^[a-z_]+$"}},
             },
-        },
-        "additionalProperties": False,
-    }
-
-    def output_tables(self):
-        return []
-
-    def load(self, ctx):
-        raise NotImplementedError
+        }
+    )
 
 
 class BrokenSchemaAdapter(FakeFileAdapter):
@@ -48,47 +34,11 @@ class BrokenSchemaAdapter(FakeFileAdapter):
     config_schema = {"type": "not-a-json-type"}
 
 
-class FakeLocalStorage(StorageBackend):
-    type_name = "local"
-    config_schema = {"type": "object", "required": ["path"], "properties": {"path": {"type": "string"}}}
-
-    def data_path(self):
-        return self.config["path"]
-
-
-class FakeSqliteDatabase(MetadataBackend):
-    type_name = "sqlite"
-    config_schema = {"type": "object", "properties": {"path": {"type": "string"}}}
-
-    def ducklake_catalog(self):
-        return "sqlite:" + self.config["path"]
-
-    def connect(self):
-        raise NotImplementedError
-
-    def run_lock(self):
-        raise NotImplementedError
-
-
 def make_registry() -> Registry:
-    registry = Registry()
-    registry.adapters["localfile"] = FakeFileAdapter
-    registry.adapters["broken"] = BrokenSchemaAdapter
-    registry.adapters["s3"] = placeholder_adapter("s3", "fbox-s3")
+    registry = fake_registry(FileAdapter, BrokenSchemaAdapter, placeholder_adapter("s3", "fbox-s3"))
     registry.provided_by[("adapter", "s3")] = "fbox_s3"
     registry.report.distributions["fbox_s3"] = "fbox-s3"
-    registry.storages["local"] = FakeLocalStorage
-    registry.databases["sqlite"] = FakeSqliteDatabase
     return registry
-
-
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    files = {"project.yml": "# all defaults\n", **files}
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
 
 
 def load_errors(root: Path) -> ConfigError:
@@ -113,7 +63,7 @@ def issue(error: ConfigError, file: Path, field: str, line: int | None, *fragmen
 
 
 def bad(tmp_path: Path, name: str, text: str, project_yml: str = "# defaults\n") -> tuple[ConfigError, Path]:
-    root = make_project(tmp_path, {"project.yml": project_yml, name: text})
+    root = write_project(tmp_path, {"project.yml": project_yml, name: text})
     return load_errors(root), root / name
 
 
@@ -140,38 +90,38 @@ def test_missing_project_yml_suggests_fbox_init(tmp_path):
 
 
 def test_unknown_top_level_project_key(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "storage:\n  type: local\n  path: d\nstorag: x\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "storage:\n  type: local\n  path: d\nstorag: x\n"}))
     issue(error, tmp_path / "project.yml", "storag", 4, "unknown key 'storag'", "did you mean 'storage'")
 
 
 def test_bad_timeout_string(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "deployments:\n  timeout: 10 minutes\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "deployments:\n  timeout: 10 minutes\n"}))
     issue(error, tmp_path / "project.yml", "deployments.timeout", 2, "'10 minutes' is not a duration", "1h30m")
 
 
 def test_timeout_given_as_a_number(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "deployments:\n  timeout: 600\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "deployments:\n  timeout: 600\n"}))
     issue(error, tmp_path / "project.yml", "deployments.timeout", 2, "expected a duration like 30s")
 
 
 def test_unknown_deployments_key(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "deployments:\n  timout: 1h\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "deployments:\n  timout: 1h\n"}))
     issue(error, tmp_path / "project.yml", "deployments.timout", 2, "did you mean 'timeout'")
 
 
 def test_unknown_storage_type(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "\nstorage:\n  type: ftp\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "\nstorage:\n  type: ftp\n"}))
     issue(error, tmp_path / "project.yml", "storage.type", 3, "unknown storage type 'ftp'", "pip install fbox-ftp")
 
 
 def test_storage_schema_violation_from_plugin(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "storage:\n  type: local\ndatabase:\n  type: sqlite\n  path: 3\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "storage:\n  type: local\ndatabase:\n  type: sqlite\n  path: 3\n"}))
     issue(error, tmp_path / "project.yml", "storage", 1, "missing required key 'path'")
     issue(error, tmp_path / "project.yml", "database.path", 5, "'path' must be a string (got 3)")
 
 
 def test_storage_without_type(tmp_path):
-    error = load_errors(make_project(tmp_path, {"project.yml": "storage:\n  path: lake\n"}))
+    error = load_errors(write_project(tmp_path, {"project.yml": "storage:\n  path: lake\n"}))
     issue(error, tmp_path / "project.yml", "storage", 1, "missing required key 'type'")
 
 
@@ -259,7 +209,7 @@ def test_invalid_adapter_file_name(tmp_path):
 
 
 def test_reserved_adapter_names(tmp_path):
-    root = make_project(
+    root = write_project(
         tmp_path,
         {"adapters/_fbox_runs.yml": "type: localfile\n", "adapters/main.yml": "type: localfile\n"},
     )
@@ -269,7 +219,7 @@ def test_reserved_adapter_names(tmp_path):
 
 
 def test_invalid_model_folder_and_file_names(tmp_path):
-    root = make_project(
+    root = write_project(
         tmp_path,
         {"models/my-dir/x.yml": "sql: select 1\n", "models/staging/1st.yml": "sql: select 1\n"},
     )
@@ -290,7 +240,7 @@ def test_unclosed_variable_reference(tmp_path):
 
 
 def test_bad_dotenv_line(tmp_path):
-    root = make_project(tmp_path, {".env": "GOOD=1\nthis is not an assignment\nQ=\"open\n"})
+    root = write_project(tmp_path, {".env": "GOOD=1\nthis is not an assignment\nQ=\"open\n"})
     error = load_errors(root)
     issue(error, root / ".env", "", 2, "NAME=value")
     issue(error, root / ".env", "Q", 3, "never closed")
@@ -302,7 +252,7 @@ def test_bad_max_age(tmp_path):
 
 
 def test_duplicate_qualified_model_names(tmp_path):
-    root = make_project(
+    root = write_project(
         tmp_path,
         {"models/a/b/x.yml": "sql: select 1\n", "models/a_b/x.yml": "sql: select 2\n"},
     )
@@ -312,13 +262,13 @@ def test_duplicate_qualified_model_names(tmp_path):
 
 
 def test_model_names_differing_only_in_case_clash(tmp_path):
-    root = make_project(tmp_path, {"models/Orders.yml": "sql: select 1\n", "models/orders.yml": "sql: select 2\n"})
+    root = write_project(tmp_path, {"models/Orders.yml": "sql: select 1\n", "models/orders.yml": "sql: select 2\n"})
     error = load_errors(root)
     issue(error, root / "models/orders.yml", "name", None, "defined twice", "models/Orders.yml")
 
 
 def test_adapter_defined_in_yml_and_yaml(tmp_path):
-    root = make_project(tmp_path, {"adapters/logs.yml": "type: localfile\n", "adapters/logs.yaml": "type: localfile\n"})
+    root = write_project(tmp_path, {"adapters/logs.yml": "type: localfile\n", "adapters/logs.yaml": "type: localfile\n"})
     error = load_errors(root)
     issue(error, root / "adapters/logs.yml", "name", None, "adapter 'logs' is defined twice", "logs.yaml")
 
@@ -333,7 +283,7 @@ def test_secrets_are_redacted_from_error_messages(tmp_path, monkeypatch):
 
 def test_all_problems_in_all_files_are_reported_together(tmp_path, monkeypatch):
     monkeypatch.delenv("FBOX_T_NOPE", raising=False)
-    root = make_project(
+    root = write_project(
         tmp_path,
         {
             "project.yml": "deployments:\n  timeout: soon\nextra: 1\n",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,69 +12,17 @@ from featherbox.config.durations import format_duration, parse_duration
 from featherbox.config.interpolate import read_dotenv
 from featherbox.config.loader import find_project_root, load_project
 from featherbox.errors import FeatherBoxError
-from featherbox.extension import AdapterType, MetadataBackend, StorageBackend
-from featherbox.registry import Registry
+from featherbox.testing import write_project
+
+from configfakes import FakeFileAdapter, fake_registry, file_adapter_schema
 
 
-class FakeFileAdapter(AdapterType):
-    type_name = "localfile"
-    config_schema = {
-        "type": "object",
-        "properties": {
-            "type": {},
-            "description": {},
-            "config": {},
-            "path": {"type": "string"},
-            "format": {"enum": ["csv", "json", "parquet"]},
-            "range": {"type": "object"},
-        },
-        "additionalProperties": False,
-    }
-
-    def output_tables(self):
-        return []
-
-    def load(self, ctx):
-        raise NotImplementedError
+class FileAdapter(FakeFileAdapter):
+    config_schema = file_adapter_schema(range={"type": "object"})
 
 
-class FakeLocalStorage(StorageBackend):
-    type_name = "local"
-    config_schema = {"type": "object", "required": ["path"], "properties": {"path": {"type": "string"}}}
-
-    def data_path(self):
-        return self.config["path"]
-
-
-class FakeSqliteDatabase(MetadataBackend):
-    type_name = "sqlite"
-    config_schema = {"type": "object", "properties": {"path": {"type": "string"}}}
-
-    def ducklake_catalog(self):
-        return "sqlite:" + self.config["path"]
-
-    def connect(self):
-        raise NotImplementedError
-
-    def run_lock(self):
-        raise NotImplementedError
-
-
-def make_registry() -> Registry:
-    registry = Registry()
-    registry.adapters["localfile"] = FakeFileAdapter
-    registry.storages["local"] = FakeLocalStorage
-    registry.databases["sqlite"] = FakeSqliteDatabase
-    return registry
-
-
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    files = {"project.yml": "# all defaults\n", **files}
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
+def make_registry():
+    return fake_registry(FileAdapter)
 
 
 def load(root: Path):
@@ -83,7 +30,7 @@ def load(root: Path):
 
 
 def test_empty_project_gets_default_storage_and_database(tmp_path):
-    project = load(make_project(tmp_path, {}))
+    project = load(write_project(tmp_path, {}))
     assert project.root == tmp_path.resolve()
     assert project.storage == {"type": "local", "path": str(tmp_path.resolve() / "data")}
     assert project.database == {"type": "sqlite", "path": str(tmp_path.resolve() / ".fbox" / "catalog.sqlite")}
@@ -92,7 +39,7 @@ def test_empty_project_gets_default_storage_and_database(tmp_path):
 
 
 def test_relative_paths_resolve_against_the_project_not_the_cwd(tmp_path, monkeypatch):
-    root = make_project(
+    root = write_project(
         tmp_path / "proj",
         {
             "project.yml": """
@@ -118,12 +65,12 @@ def test_relative_paths_resolve_against_the_project_not_the_cwd(tmp_path, monkey
 
 def test_absolute_storage_path_is_kept(tmp_path):
     lake = tmp_path / "somewhere" / "lake"
-    root = make_project(tmp_path / "p", {"project.yml": f"storage:\n  type: local\n  path: {lake}\n"})
+    root = write_project(tmp_path / "p", {"project.yml": f"storage:\n  type: local\n  path: {lake}\n"})
     assert load(root).storage["path"] == str(lake)
 
 
 def test_adapters_are_read_from_yml_and_yaml_files_directly_in_adapters(tmp_path):
-    root = make_project(
+    root = write_project(
         tmp_path,
         {
             "adapters/logs.yml": """
@@ -155,7 +102,7 @@ def test_adapters_are_read_from_yml_and_yaml_files_directly_in_adapters(tmp_path
 
 
 def test_model_folders_map_to_schemas(tmp_path):
-    root = make_project(
+    root = write_project(
         tmp_path,
         {
             "models/top.yml": "sql: select 1\n",
@@ -179,7 +126,7 @@ def test_model_folders_map_to_schemas(tmp_path):
 def test_dotenv_variables_are_substituted(tmp_path, monkeypatch):
     monkeypatch.delenv("FBOX_T_DIR", raising=False)
     monkeypatch.delenv("FBOX_T_FMT", raising=False)
-    root = make_project(
+    root = write_project(
         tmp_path,
         {
             ".env": "# comment\nFBOX_T_DIR=incoming/logs\nexport FBOX_T_FMT='parquet'\n",
@@ -193,7 +140,7 @@ def test_dotenv_variables_are_substituted(tmp_path, monkeypatch):
 
 def test_environment_wins_over_dotenv(tmp_path, monkeypatch):
     monkeypatch.setenv("FBOX_T_FMT", "json")
-    root = make_project(
+    root = write_project(
         tmp_path,
         {".env": "FBOX_T_FMT=csv\n", "adapters/logs.yml": "type: localfile\nformat: $FBOX_T_FMT\n"},
     )
@@ -201,14 +148,14 @@ def test_environment_wins_over_dotenv(tmp_path, monkeypatch):
 
 
 def test_double_dollar_is_a_literal_dollar_and_sql_parameters_are_kept(tmp_path):
-    root = make_project(tmp_path, {"models/m.yml": "sql: select '$$HOME', $1 as p, '$$$$' as q\n"})
+    root = write_project(tmp_path, {"models/m.yml": "sql: select '$$HOME', $1 as p, '$$$$' as q\n"})
     assert load(root).models["main.m"].sql == "select '$HOME', $1 as p, '$$' as q"
 
 
 def test_substituted_values_are_secrets_and_get_redacted(tmp_path, monkeypatch):
     secrets.clear()
     monkeypatch.setenv("FBOX_T_TOKEN", "s3cr3t-token")
-    root = make_project(tmp_path, {"adapters/api.yml": "type: localfile\nconfig:\n  token: Bearer $FBOX_T_TOKEN\n"})
+    root = write_project(tmp_path, {"adapters/api.yml": "type: localfile\nconfig:\n  token: Bearer $FBOX_T_TOKEN\n"})
     project = load(root)
     assert project.adapters["api"].config["token"] == "Bearer s3cr3t-token"
     assert project.secrets == frozenset({"s3cr3t-token"})
@@ -236,7 +183,7 @@ def test_read_dotenv_quotes_comments_and_escapes(tmp_path):
 
 
 def test_find_project_root_walks_up(tmp_path):
-    root = make_project(tmp_path / "proj", {"models/staging/m.yml": "sql: select 1\n"})
+    root = write_project(tmp_path / "proj", {"models/staging/m.yml": "sql: select 1\n"})
     assert find_project_root(root / "models" / "staging") == root.resolve()
     assert find_project_root(root / "models" / "staging" / "m.yml") == root.resolve()
 
