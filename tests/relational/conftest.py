@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL (logical decoding) and MariaDB (row binlog) servers for the CDC tests.
+"""Throwaway PostgreSQL (logical decoding) and MariaDB (row binlog) servers for the CDC tests, and
+`server`: a scenario written once runs on each server kind (see dbkinds.py).
 
 The `pg` and `my` fixtures (a fresh database on the shared servers) come from tests/dbservers.py.
 """
@@ -7,11 +8,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 
 import pytest
 
-from dbservers import CI, Source
+from dbkinds import MARIADB, POSTGRES, SERVERS
+from dbservers import CI
+
+
+@pytest.fixture(params=SERVERS, ids=lambda server: server.kind)
+def server(request):
+    """The description of the server kind the test runs on (what its SQL and checks look like)."""
+    return request.param
 
 
 # throwaway servers for CDC (server settings the shared instances lack; see /work/shared/TESTING.md)
@@ -70,21 +77,8 @@ def pg_logical_server(tmp_path_factory):
 @pytest.fixture
 def pgl(pg_logical_server):
     """A fresh database on the logical-decoding server; its replication slots are dropped afterwards."""
-    import psycopg
-
-    params = pg_logical_server
-    admin = psycopg.connect(**{k: v for k, v in params.items() if v != ""}, dbname="postgres", autocommit=True)
-    dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{dbname}"')
-    con = psycopg.connect(**{k: v for k, v in params.items() if v != ""}, dbname=dbname, autocommit=True)
-    try:
-        yield Source("postgresql", params, dbname, con)
-    finally:
-        con.close()
-        for (slot,) in admin.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (dbname,)).fetchall():
-            admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        admin.close()
+    with POSTGRES.fresh_database(pg_logical_server) as source:
+        yield source
 
 
 @pytest.fixture(scope="session")
@@ -138,18 +132,5 @@ def mariadb_binlog_server():
 @pytest.fixture
 def myb(mariadb_binlog_server):
     """A fresh database on the binlog MariaDB."""
-    import mysql.connector
-
-    params = mariadb_binlog_server
-    admin = mysql.connector.connect(**params, autocommit=True)
-    dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
-    cur = admin.cursor()
-    cur.execute(f"CREATE DATABASE `{dbname}`")
-    con = mysql.connector.connect(**params, database=dbname, autocommit=True)
-    try:
-        yield Source("mysql", params, dbname, con)
-    finally:
-        con.close()
-        cur.execute(f"DROP DATABASE IF EXISTS `{dbname}`")
-        cur.close()
-        admin.close()
+    with MARIADB.fresh_database(mariadb_binlog_server) as source:
+        yield source

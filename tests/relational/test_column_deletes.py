@@ -3,9 +3,6 @@ resumable initial snapshot, on PostgreSQL and MariaDB, through the CLI."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +10,8 @@ from pathlib import Path
 import pytest
 from featherbox.testing import write_project
 
-from dbtest import FBOX, fbox, plan_actions, query
+import dbtest
+from dbtest import fbox, lake, plan_actions, query
 
 T0 = datetime(2024, 5, 1, 12, 0, 0)
 
@@ -57,15 +55,14 @@ incremental:
 
 
 def lake_rows(project: Path) -> list[tuple]:
-    return sorted((r["id"], r["name"], r["v"]) for r in query(project, "SELECT id, name, v FROM src.items"))
+    """The lake's (id, name, v), sorted; each read also checks that no key is there twice."""
+    with lake(project) as q:
+        assert q("SELECT count(*) - count(DISTINCT id) AS dup FROM src.items") == [{"dup": 0}]
+        return sorted((r["id"], r["name"], r["v"]) for r in q("SELECT id, name, v FROM src.items"))
 
 
 def source_rows(db, where: str = "") -> list[tuple]:
     return db.rows(f"SELECT id, name, v FROM items {where}")
-
-
-def assert_no_duplicates(project: Path) -> None:
-    assert query(project, "SELECT count(*) - count(DISTINCT id) AS dup FROM src.items") == [{"dup": 0}]
 
 
 @pytest.mark.parametrize("form", ["timestamp", "flag"])
@@ -80,7 +77,8 @@ def test_soft_delete_removes_rows(db, tmp_path, form):
     execute(db, f"UPDATE items SET {delete} WHERE id = 10")  # deleted before the first load: never copied
     project = project_for(db, tmp_path, options)
     fbox(project, "run")
-    assert lake_rows(project) == source_rows(db, live) and len(lake_rows(project)) == 9
+    rows = lake_rows(project)
+    assert rows == source_rows(db, live) and len(rows) == 9
     assert plan_actions(project) == []
     # a soft delete (bumping the watermark column), an update and an insert
     t1 = T0 + timedelta(hours=1)
@@ -93,15 +91,16 @@ def test_soft_delete_removes_rows(db, tmp_path, form):
     actions = plan_actions(project)
     assert len(actions) == 1 and "past the watermark" in actions[0]["reason"], actions
     fbox(project, "run")
-    assert lake_rows(project) == source_rows(db, live)
-    assert 2 not in [r[0] for r in lake_rows(project)] and 11 in [r[0] for r in lake_rows(project)]
+    rows = lake_rows(project)
+    assert rows == source_rows(db, live)
+    assert 2 not in [r[0] for r in rows] and 11 in [r[0] for r in rows]
     assert plan_actions(project) == []  # soft-deleted rows at the source do not count as changes
     # undeleted: comes back
     undelete = "deleted_at = NULL" if form == "timestamp" else "is_deleted = false"
     execute(db, f"UPDATE items SET {undelete}, updated_at = %s WHERE id = 2", T0 + timedelta(hours=2))
     fbox(project, "run")
-    assert lake_rows(project) == source_rows(db, live) and 2 in [r[0] for r in lake_rows(project)]
-    assert_no_duplicates(project)
+    rows = lake_rows(project)  # and no duplicates
+    assert rows == source_rows(db, live) and 2 in [r[0] for r in rows]
 
 
 def test_hard_delete_found_by_reconciliation(db, tmp_path):
@@ -109,16 +108,18 @@ def test_hard_delete_found_by_reconciliation(db, tmp_path):
     execute(db, "UPDATE items SET deleted_at = updated_at WHERE id = 9")
     project = project_for(db, tmp_path, "  reconcile: 1s\n  soft_delete: {column: deleted_at}\n")
     fbox(project, "run")
+    loaded = time.monotonic()
     assert lake_rows(project) == source_rows(db, "WHERE deleted_at IS NULL")
     # hard deletes are invisible to the watermark; a soft delete that did not bump updated_at too
     execute(db, "DELETE FROM items WHERE id IN (4, 5)")
     execute(db, "UPDATE items SET deleted_at = updated_at WHERE id = 6")
-    time.sleep(1.2)
+    time.sleep(max(0.0, loaded + 1.2 - time.monotonic()))  # reconcile: 1s, counted from before `loaded`
     actions = plan_actions(project)
     assert len(actions) == 1 and "reconciliation due" in actions[0]["reason"], actions
     fbox(project, "run")
-    assert lake_rows(project) == source_rows(db, "WHERE deleted_at IS NULL")
-    assert [r[0] for r in lake_rows(project)] == [1, 2, 3, 7, 8, 10]
+    rows = lake_rows(project)
+    assert rows == source_rows(db, "WHERE deleted_at IS NULL")
+    assert [r[0] for r in rows] == [1, 2, 3, 7, 8, 10]
 
 
 def test_reconcile_not_due_keeps_rows_and_does_not_reload(db, tmp_path):
@@ -137,8 +138,9 @@ def test_chunked_snapshot_takes_several_runs_and_loses_nothing(db, tmp_path):
     seed(db, 25)
     project = project_for(db, tmp_path, "  lookback: 1m\n  chunk_rows: 4\n  max_chunks_per_run: 2\n")
     fbox(project, "run")
-    assert len(lake_rows(project)) == 8  # 2 chunks of 4, ordered by key
-    assert [r[0] for r in lake_rows(project)] == list(range(1, 9))
+    rows = lake_rows(project)
+    assert len(rows) == 8  # 2 chunks of 4, ordered by key
+    assert [r[0] for r in rows] == list(range(1, 9))
     actions = plan_actions(project)
     assert len(actions) == 1 and "initial snapshot in progress" in actions[0]["reason"], actions
     assert "8 rows copied, 17 left" in actions[0]["reason"], actions
@@ -158,43 +160,16 @@ def test_chunked_snapshot_takes_several_runs_and_loses_nothing(db, tmp_path):
         assert runs < 10
     assert runs == 4  # 8 + 8 + 8 + 1 rows (plus the one inserted behind the cursor, picked up by the merge)
     assert plan_actions(project) == []
-    assert lake_rows(project) == source_rows(db)
-    assert_no_duplicates(project)
+    assert lake_rows(project) == source_rows(db)  # and no duplicates
     execute(db, "UPDATE items SET name = 'later', updated_at = %s WHERE id = 1", T0 + timedelta(days=1))
     fbox(project, "run")  # normal increments after the snapshot
     assert lake_rows(project) == source_rows(db)
     assert plan_actions(project) == []
 
 
-KILL_HOOK = """
-import os, time
-if os.environ.get("FBOX_TEST_KILL_MARK"):
-    from featherbox.tables.column_mode import ColumnMode
-    original = ColumnMode._copy_chunks
-    def _copy_chunks(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
-        open(os.environ["FBOX_TEST_KILL_MARK"], "w").close()
-        time.sleep(120)
-        return result
-    ColumnMode._copy_chunks = _copy_chunks
-"""
-
-
 def killed_run(project: Path, tmp_path: Path) -> None:
-    """`fbox run`, SIGKILLed after it copied its chunks and before it committed them."""
-    hook = tmp_path / "hook"
-    hook.mkdir(exist_ok=True)
-    (hook / "sitecustomize.py").write_text(KILL_HOOK)
-    mark = tmp_path / "copied"
-    mark.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(hook), "FBOX_TEST_KILL_MARK": str(mark)}
-    proc = subprocess.Popen([FBOX, "-C", str(project), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert mark.exists(), proc.communicate(timeout=5)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    """`fbox run` in a new process, SIGKILLed after it copied its chunks and before it committed them."""
+    dbtest.killed_run(project, tmp_path / "copied", "featherbox.tables.column_mode:ColumnMode._copy_chunks")
 
 
 def test_sigkill_during_chunked_snapshot_then_reruns(db, tmp_path):
@@ -216,5 +191,4 @@ def test_sigkill_during_chunked_snapshot_then_reruns(db, tmp_path):
         fbox(project, "run")
         runs += 1
         assert runs < 10
-    assert lake_rows(project) == source_rows(db)
-    assert_no_duplicates(project)
+    assert lake_rows(project) == source_rows(db)  # and no duplicates
