@@ -3,38 +3,15 @@ a corrupt file, and DuckLake data files on S3."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import yaml
-from featherbox.testing import write_project
-
-from .conftest import fbox, query
+from .conftest import fbox, query, run
 from .helpers import csv_gz, hourly_name, rows_for
+from .stores import S3, project
 
 KEY, SECRET = "AKIATESTKEY", "s3cr3t-value-never-printed"
-PATTERN = "[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH].csv.gz"
+KIND = S3(KEY, SECRET)  # every connection value from the environment, as strings (ssl: "false")
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 6, 12, 23)] + [datetime(2024, 1, 2, h) for h in (0, 5)]
-
-
-def env_for(moto) -> dict:
-    return {"FB_S3_KEY": KEY, "FB_S3_SECRET": SECRET, "FB_S3_ENDPOINT": moto.url, "FB_S3_SSL": "false"}
-
-
-def s3_config(bucket: str, prefix: str = "logs") -> dict:
-    # every connection value from the environment, as strings (ssl: "false")
-    return {
-        "bucket": bucket, "region": "us-east-1", "access_key": "$FB_S3_KEY", "secret_key": "$FB_S3_SECRET",
-        "endpoint": "$FB_S3_ENDPOINT", "path_style": True, "ssl": "$FB_S3_SSL", "prefix": prefix,
-    }
-
-
-def project(tmp_path, store, extra: dict | None = None, strategy: str = "filename", storage: dict | None = None):
-    adapter = {"type": "s3", "config": s3_config(store.bucket), "path": PATTERN, "format": "csv",
-               "update_strategy": strategy, **(extra or {})}
-    files = {"adapters/logs.yml": yaml.safe_dump(adapter, sort_keys=False)}
-    if storage:
-        files["project.yml"] = yaml.safe_dump({"storage": storage}, sort_keys=False)
-    return write_project(tmp_path / "p", files)
 
 
 def put_hours(store, hours):
@@ -49,9 +26,10 @@ def sources(proj, env) -> list[str]:
 def test_range_since_until_selects_files(tmp_path, s3_store, moto):
     put_hours(s3_store, HOURS)
     s3_store.put("logs/2024/01/01/notes.txt", b"not matched by the pattern")
-    env = env_for(moto)
-    proj = project(tmp_path, s3_store, {"range": {"since": "2024-01-01T06:00:00", "until": "2024-01-02T00:00:00"}})
-    done = fbox(proj, "run", env=env)
+    env = KIND.env(moto)
+    window = {"range": {"since": "2024-01-01T06:00:00", "until": "2024-01-02T00:00:00"}}
+    proj = project(tmp_path / "p", KIND, s3_store.bucket, window)
+    done = fbox(proj, "run", env=env)  # a new process: its real output
     assert SECRET not in done.stdout + done.stderr and KEY not in done.stdout + done.stderr
     assert sources(proj, env) == [hourly_name(t, "")[1:] for t in HOURS[1:4]]
     rows = query(proj, "SELECT count(*) AS n, min(_file_time) AS lo, max(_file_time) AS hi FROM logs", env)
@@ -65,9 +43,9 @@ def test_range_prunes_what_is_listed_on_s3(tmp_path, s3_store, moto, monkeypatch
     from featherbox.registry import default_registry
 
     put_hours(s3_store, HOURS)
-    for name, value in env_for(moto).items():
+    for name, value in KIND.env(moto).items():
         monkeypatch.setenv(name, value)
-    proj = project(tmp_path, s3_store, {"range": {"since": "2024-01-02T00:00:00"}})
+    proj = project(tmp_path / "p", KIND, s3_store.bucket, {"range": {"since": "2024-01-02T00:00:00"}})
     registry = default_registry()
     loaded = load_project(proj, registry)
     adapter = registry.get("adapter", "s3")(loaded.adapters["logs"], loaded)
@@ -80,33 +58,33 @@ def test_range_prunes_what_is_listed_on_s3(tmp_path, s3_store, moto, monkeypatch
 
 
 def test_filename_strategy_loads_new_and_late_files(tmp_path, s3_store, moto):
-    env = env_for(moto)
+    env = KIND.env(moto)
     put_hours(s3_store, HOURS[:3])
-    proj = project(tmp_path, s3_store)
-    fbox(proj, "run", env=env)
+    proj = project(tmp_path / "p", KIND, s3_store.bucket)
+    run(proj, env)
     assert len(sources(proj, env)) == 3
     # a new hour and a late file for an older hour
     new, late = datetime(2024, 1, 2, 5), datetime(2024, 1, 1, 3)
     put_hours(s3_store, [new, late])
-    fbox(proj, "run", env=env)
+    run(proj, env)
     got = query(proj, "SELECT _source_file, count(*) AS n FROM logs GROUP BY 1 ORDER BY 1", env)
     assert {r["_source_file"]: r["n"] for r in got} == {hourly_name(t, "")[1:]: 3 for t in [*HOURS[:3], new, late]}
     ledger_runs = query(proj, "SELECT count(*) AS n FROM logs", env)
     assert ledger_runs[0]["n"] == 15  # nothing loaded twice
     # a third run finds nothing new
-    fbox(proj, "run", env=env)
+    run(proj, env)
     assert query(proj, "SELECT count(*) AS n FROM logs", env)[0]["n"] == 15
 
 
 def test_content_strategy_replaces_rewritten_file(tmp_path, s3_store, moto):
-    env = env_for(moto)
+    env = KIND.env(moto)
     put_hours(s3_store, HOURS[:3])
-    proj = project(tmp_path, s3_store, strategy="content")
-    fbox(proj, "run", env=env)
+    proj = project(tmp_path / "p", KIND, s3_store.bucket, strategy="content")
+    run(proj, env)
     assert query(proj, "SELECT count(*) AS n FROM logs", env)[0]["n"] == 9
     target = HOURS[1]
     s3_store.put(hourly_name(target), csv_gz([(1, "rewritten"), (2, "rewritten")]))
-    fbox(proj, "run", env=env)
+    run(proj, env)
     rel = hourly_name(target, "")[1:]
     got = query(proj, f"SELECT id, val FROM logs WHERE _source_file = '{rel}' ORDER BY id", env)
     assert got == [{"id": 1, "val": "rewritten"}, {"id": 2, "val": "rewritten"}]
@@ -115,44 +93,41 @@ def test_content_strategy_replaces_rewritten_file(tmp_path, s3_store, moto):
 
 
 def test_corrupt_gzip_fails_then_loads_once_fixed(tmp_path, s3_store, moto):
-    env = env_for(moto)
+    env = KIND.env(moto)
     put_hours(s3_store, HOURS[:2])
-    proj = project(tmp_path, s3_store)
-    fbox(proj, "run", env=env)
+    proj = project(tmp_path / "p", KIND, s3_store.bucket)
+    run(proj, env)
     bad_time = HOURS[2]
     bad = hourly_name(bad_time)
     good = csv_gz(rows_for(bad_time))
     s3_store.put(bad, good[:10] + bytes(range(256)) * 2)  # a gzip header, then garbage
-    failed = fbox(proj, "run", env=env, check=False)
+    failed = fbox(proj, "run", env=env, check=False)  # a new process: its real output
     assert failed.returncode != 0
     output = failed.stdout + failed.stderr
     assert hourly_name(bad_time, "")[1:] in output
     assert SECRET not in output
     assert query(proj, "SELECT count(*) AS n FROM logs", env)[0]["n"] == 6  # nothing of it loaded
     s3_store.put(bad, csv_gz(rows_for(bad_time)))
-    fbox(proj, "run", env=env)
+    run(proj, env)
     got = query(proj, "SELECT _source_file, count(*) AS n FROM logs GROUP BY 1 ORDER BY 1", env)
     assert {r["_source_file"]: r["n"] for r in got} == {hourly_name(t, "")[1:]: 3 for t in HOURS[:3]}
-    fbox(proj, "run", env=env)
+    run(proj, env)
     assert query(proj, "SELECT count(*) AS n FROM logs", env)[0]["n"] == 9
 
 
 def test_ducklake_data_path_on_s3(tmp_path, s3_store, moto):
-    env = env_for(moto)
+    env = KIND.env(moto)
     # enough rows that DuckLake writes parquet files rather than inlining them in the catalog
     many = [(i, f"row{i}") for i in range(5000)]
     s3_store.put(hourly_name(HOURS[0]), csv_gz(many))
-    storage = {"type": "s3", **s3_config(s3_store.bucket, prefix="")}
-    del storage["prefix"]
-    storage["path"] = "lake"
-    proj = project(tmp_path, s3_store, storage=storage)
-    fbox(proj, "run", env=env)
+    proj = project(tmp_path / "p", KIND, s3_store.bucket, lake_on_store=True)
+    run(proj, env)
     assert query(proj, "SELECT count(*) AS n, sum(id) AS s FROM logs", env) == [{"n": 5000, "s": sum(range(5000))}]
     written = s3_store.find("lake")
     assert any(p.endswith(".parquet") for p in written), written
     assert not (proj / "data").exists() or not any((proj / "data").rglob("*.parquet"))
     # an increment goes to S3 too
     s3_store.put(hourly_name(HOURS[1]), csv_gz([(i, "more") for i in range(5000, 10000)]))
-    fbox(proj, "run", env=env)
+    run(proj, env)
     assert query(proj, "SELECT count(*) AS n FROM logs", env) == [{"n": 10000}]
     assert len([p for p in s3_store.find("lake") if p.endswith(".parquet")]) > len([p for p in written if p.endswith(".parquet")])

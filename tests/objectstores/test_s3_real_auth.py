@@ -9,13 +9,10 @@ import uuid
 from datetime import datetime
 
 import pytest
-import yaml
-from featherbox.testing import write_project
 
-from .conftest import SEAWEED_KEY, SEAWEED_SECRET, Store, fbox, query
+from .conftest import SEAWEED_KEY, SEAWEED_SECRET, fbox, query, run
 from .helpers import csv_gz, hourly_name, rows_for
-
-PATTERN = "[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH].csv.gz"
+from .stores import KINDS, Store, project
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 6, 12)]
 LATER = [datetime(2024, 1, 2, 3)]
 WRONG_SECRET = "wrong-secret-value-7d1e"
@@ -44,16 +41,11 @@ def env_for(seaweed, secret: str = SEAWEED_SECRET) -> dict:
     return {"FB_S3_KEY": SEAWEED_KEY, "FB_S3_SECRET": secret, "FB_S3_ENDPOINT": seaweed.url}
 
 
-def project(tmp_path, store):
-    adapter = {
-        "type": "s3", "path": PATTERN, "format": "csv", "update_strategy": "filename",
-        "config": {"bucket": store.bucket, "prefix": "logs", "region": "us-east-1", "access_key": "$FB_S3_KEY",
-                   "secret_key": "$FB_S3_SECRET", "endpoint": "$FB_S3_ENDPOINT", "path_style": True},
-    }
-    return write_project(tmp_path / "p", {
-        "adapters/logs.yml": yaml.safe_dump(adapter, sort_keys=False),
-        "models/totals.yml": "sql: SELECT count(*) AS n, sum(id) AS s FROM main.logs\n",
-    })
+def seaweed_project(tmp_path, store):
+    config = {"bucket": store.bucket, "region": "us-east-1", "access_key": "$FB_S3_KEY", "secret_key": "$FB_S3_SECRET",
+              "endpoint": "$FB_S3_ENDPOINT", "path_style": True}
+    return project(tmp_path / "p", KINDS["s3"], store.bucket, config=config,
+                   files={"models/totals.yml": "sql: SELECT count(*) AS n, sum(id) AS s FROM main.logs\n"})
 
 
 def put_hours(store, hours):
@@ -74,9 +66,9 @@ def test_unsigned_requests_are_refused(seaweed, seaweed_store):
 
 def test_right_keys_load(tmp_path, seaweed, seaweed_store):
     put_hours(seaweed_store, HOURS)
-    proj = project(tmp_path, seaweed_store)
+    proj = seaweed_project(tmp_path, seaweed_store)
     env = env_for(seaweed)
-    done = fbox(proj, "run", env=env)
+    done = fbox(proj, "run", env=env)  # a new process: its real output
     assert SEAWEED_SECRET not in done.stdout + done.stderr
     want = [row for t in HOURS for row in rows_for(t)]
     assert query(proj, "SELECT n, s FROM totals", env) == [
@@ -94,19 +86,19 @@ def assert_refused(done, bucket: str) -> None:
 
 def test_wrong_secret_fails_without_leaking_or_loading(tmp_path, seaweed, seaweed_store):
     put_hours(seaweed_store, HOURS)
-    proj = project(tmp_path, seaweed_store)
+    proj = seaweed_project(tmp_path, seaweed_store)
     # a new project: nothing is created
     assert_refused(fbox(proj, "run", env=env_for(seaweed, WRONG_SECRET), check=False), seaweed_store.bucket)
     tables = query(proj, "SELECT table_name FROM information_schema.tables WHERE table_name IN ('logs', 'totals')",
                    env_for(seaweed))
     assert tables == []
     # a loaded project: new files are not loaded with the wrong secret, and are with the right one
-    fbox(proj, "run", env=env_for(seaweed))
+    run(proj, env_for(seaweed))
     put_hours(seaweed_store, LATER)
     assert_refused(fbox(proj, "run", env=env_for(seaweed, WRONG_SECRET), check=False), seaweed_store.bucket)
     env = env_for(seaweed)
     assert query(proj, "SELECT count(*) AS n FROM logs", env) == [{"n": 3 * len(HOURS)}]
     assert query(proj, "SELECT n FROM totals", env) == [{"n": 3 * len(HOURS)}]
-    fbox(proj, "run", env=env)
+    run(proj, env)
     assert query(proj, "SELECT count(*) AS n FROM logs", env) == [{"n": 3 * len(HOURS + LATER)}]
     assert query(proj, "SELECT n FROM totals", env) == [{"n": 3 * len(HOURS + LATER)}]
