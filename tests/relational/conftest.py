@@ -94,8 +94,14 @@ def mariadb_binlog_server():
     base = tempfile.mkdtemp(prefix="fbox_my_")
     os.chmod(base, 0o755)
     data = os.path.join(base, "data")
+    # its own tmpdir: a MariaDB server clears stale #sql* files from its tmpdir when it starts, which
+    # in the shared /tmp are the live temporary tables of the machine's own server
+    tmp = os.path.join(base, "tmp")
+    os.makedirs(tmp)
+    subprocess.run(["chown", "mysql", tmp], check=False)
+    env = {**os.environ, "TMPDIR": tmp}
     done = subprocess.run([install, "--no-defaults", f"--datadir={data}", "--user=mysql", "--auth-root-authentication-method=normal"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
     if done.returncode:
         _cannot_start("MariaDB", f"mariadb-install-db failed: {done.stderr.strip()[-400:]}")
     subprocess.run(["chown", "-R", "mysql", base], check=False)
@@ -103,7 +109,8 @@ def mariadb_binlog_server():
     log = open(os.path.join(base, "log"), "w")
     proc = subprocess.Popen([daemon, "--no-defaults", f"--datadir={data}", f"--socket={base}/s.sock", f"--port={port}",
                              "--bind-address=127.0.0.1", "--user=mysql", "--log-bin=mysql-bin", "--binlog-format=ROW",
-                             "--binlog-row-metadata=FULL", "--server-id=1", "--skip-name-resolve"], stdout=log, stderr=log)
+                             "--binlog-row-metadata=FULL", "--server-id=1", "--skip-name-resolve", f"--tmpdir={tmp}"],
+                            stdout=log, stderr=log, env=env)
     params = {"host": "127.0.0.1", "port": port, "user": "root", "password": ""}
     import mysql.connector
 
