@@ -1,6 +1,6 @@
 """FeatherBox vs plain DuckDB + DuckLake on the same generated data.
 
-    .venv/bin/python bench/run.py --scale 0.2 --repeat 3 --noop-scales 0.2,2
+    .venv/bin/python bench/run.py      # = --scale 1 --repeat 3 --noop-scales 0.2,2
 
 For every repeat, on fresh copies of the same generated data set:
   fbox cold         `fbox run` on a fresh copy of bench/project
@@ -162,9 +162,9 @@ def noop_at(work: Path, scale: float, repeat: int, log: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.2, help="data set size; 1 = 5M log rows, 2M orders")
+    parser.add_argument("--scale", type=float, default=1, help="data set size; 1 = 5M log rows, 2M orders")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--noop-scales", default="", help="comma-separated scales to measure the no-op run at (e.g. 0.2,2)")
+    parser.add_argument("--noop-scales", default="0.2,2", help="comma-separated scales to measure the no-op run at too ('' for none)")
     parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch directory (data sets are cached here)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args(argv)

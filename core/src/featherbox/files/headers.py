@@ -10,7 +10,7 @@ import gzip
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
-HEAD = 1 << 16
+HEAD = 1 << 13
 
 
 def first_line(fs, path: str, skip: int = 0) -> bytes | None:
@@ -23,7 +23,7 @@ def first_line(fs, path: str, skip: int = 0) -> bytes | None:
         with fs.open(path, "rb") as raw:
             head = raw.read(HEAD)
             if gz:  # one zlib call on the first block; GzipFile reads and buffers far more
-                head = zlib.decompressobj(31).decompress(head, 1 << 20)
+                head = zlib.decompressobj(31).decompress(head, 1 << 16)
             lines = head.split(b"\n", skip + 1)
             if len(lines) > skip + 1:
                 return lines[skip].rstrip(b"\r")

@@ -1,6 +1,6 @@
 """Checks DuckDB does not make: a truncated .gz file reads without error as a prefix of its rows.
 
-Each gzip file is streamed through zlib in a background thread while DuckDB reads it, and the
+Each gzip file is streamed through inflate (ISA-L, or zlib) in a background thread while DuckDB reads it, and the
 load fails (nothing committed) when a file does not end with a complete gzip member.
 """
 
@@ -9,6 +9,11 @@ from __future__ import annotations
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 
+try:  # ISA-L's inflate: the same results as zlib, 2-3 times faster (this check reads every byte)
+    from isal import isal_zlib as inflate
+except ImportError:  # pragma: no cover - a platform without an isal wheel
+    inflate = zlib
+
 from featherbox.errors import FeatherBoxError
 
 CHUNK = 1 << 20
@@ -16,7 +21,7 @@ CHUNK = 1 << 20
 
 def gzip_problem(fs, path: str) -> str | None:
     """None when `path` is complete gzip data, otherwise what is wrong with it."""
-    decoder = zlib.decompressobj(31)
+    decoder = inflate.decompressobj(31)
     try:
         with fs.open(path, "rb") as handle:
             while chunk := handle.read(CHUNK):
@@ -24,10 +29,10 @@ def gzip_problem(fs, path: str) -> str | None:
                     decoder.decompress(chunk)
                     chunk = decoder.unused_data
                     if decoder.eof and chunk:  # the next member of a multi-member file
-                        decoder = zlib.decompressobj(31)
+                        decoder = inflate.decompressobj(31)
                     elif decoder.eof:
                         break
-    except zlib.error as exc:
+    except (zlib.error, inflate.error) as exc:
         return f"not valid gzip data ({exc})"
     if not decoder.eof:
         return "the gzip data ends early (the file is truncated)"
