@@ -178,8 +178,8 @@ class Runner:
             self._running[action.node] = cursor
         sql = ""
         try:
+            cursor.execute("BEGIN TRANSACTION")  # before USE: the lake's catalog is then read once, by the transaction
             cursor.execute(f"USE {LAKE}")
-            cursor.execute("BEGIN TRANSACTION")
             extra = json.dumps({"run_id": self.run_id, "node": action.node, "action": action.action})
             cursor.execute(
                 f"CALL {LAKE}.set_commit_message('featherbox', ?, extra_info => ?)",
