@@ -54,7 +54,8 @@ class History:
     def __init__(self, backend: MetadataBackend, lake=None):
         self.backend = backend
         self.con = backend.connect(lake)
-        self._through_lake = lake is not None
+        # a backend may reach its database through the lake's DuckDB instance (SQLite) or not (PostgreSQL)
+        self._through_lake = lake is not None and type(self.con).__module__ in ("duckdb", "_duckdb")
         self._lock = threading.Lock()
         self._log_seq: dict[str, int] = {}
         self._deferred: list[tuple[str, tuple | list]] | None = None

@@ -169,8 +169,7 @@ class RelationalAdapter(AdapterType):
             return None
         conn = self._connect()
         try:
-            schema = self.dialect.source_schema(self)
-            signatures = {t["name"]: self.dialect.signature(conn, schema, t) for t in self.tables(conn)}
+            signatures = self._table_signatures(conn, self.tables(conn))
             if None in signatures.values():
                 return None
             source_tables = sorted(self._source_tables(conn)) if self._declared() is None else None
@@ -194,16 +193,16 @@ class RelationalAdapter(AdapterType):
         finally:
             reader.close()
 
+    def _table_signatures(self, conn, tables: list[dict]) -> dict[str, Any]:
+        """Each table's change signature (None: no cheap one), in the order of `tables`."""
+        schema = self.dialect.source_schema(self)
+        return {t["name"]: self.dialect.signature(conn, schema, t) for t in tables}
+
     def _detect_full(self, conn, previous):
         before = previous.get("signatures") or {}
-        taken = self.__dict__.pop("_taken_signatures", None) or {}
-        changed, unknown = [], []
-        for table in self.tables(conn):
-            sig = taken.get(table["name"]) or self.dialect.signature(conn, self.dialect.source_schema(self), table)
-            if sig is None:
-                unknown.append(table["name"])
-            elif before.get(table["name"]) != sig:
-                changed.append(table["name"])
+        now = self.__dict__.pop("_taken_signatures", None) or self._table_signatures(conn, self.tables(conn))
+        changed = [name for name, sig in now.items() if sig is not None and before.get(name) != sig]
+        unknown = [name for name, sig in now.items() if sig is None]
         if changed:
             return Detection(True, f"source changed ({self.dialect.signature_meaning}) in {', '.join(changed)}")
         if unknown:
@@ -253,10 +252,8 @@ class RelationalAdapter(AdapterType):
         try:
             tables = self.tables(conn)
             source_tables = self._source_tables(conn) if self._declared() is None else None
-            signatures = {}
-            if not self.incremental:  # taken before the copy: a change after it shows up next time
-                schema = self.dialect.source_schema(self)
-                signatures = {t["name"]: self.dialect.signature(conn, schema, t) for t in tables}
+            # taken before the copy: a change after it shows up next time
+            signatures = {} if self.incremental else self._table_signatures(conn, tables)
         finally:
             conn.close()
         alias = self._attach(con)
