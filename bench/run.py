@@ -8,7 +8,7 @@ For every repeat, on fresh copies of the same generated data set:
   fbox incremental  `fbox run` after the increment step (generate.increment)
   plain cold        `python bench/plain.py cold`
   plain incremental `python bench/plain.py incremental` after the same increment step
-Each is a child process (started by a bare helper process, see measure()); its wall time, CPU time
+Each is a child process (started by a bare helper process, see bench/measure.py); its wall time, CPU time
 and peak RSS (os.wait4 rusage of that child alone) are recorded.
 After the first repeat's cold and incremental runs, the three output tables of both sides are compared
 with EXCEPT ALL both ways. The no-op run is also measured at each of --noop-scales.
@@ -23,7 +23,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
+from measure import measure  # noqa: E402,F401  (child processes: wall, CPU, peak RSS)
 
 from featherbox.execute.extensions import load_extensions  # noqa: E402
 
@@ -63,41 +63,6 @@ def fresh_copy(source: Path, target: Path, project: bool) -> Path:
     shutil.copytree(source / "logs", target / "data" / "logs", copy_function=os.link)
     shutil.copy2(source / "app.sqlite", target / "data" / "app.sqlite")
     return target
-
-
-# Children are started by a small helper process, not by this one: on Linux a child's ru_maxrss starts
-# from the RSS of the process that forked it, and this process has DuckDB loaded (~170 MB). The helper
-# is a bare Python (~10 MB), so the peak RSS it reports for each child is the child's own.
-_SPAWNER_CODE = r"""
-import json, os, subprocess, sys, time
-for line in sys.stdin:
-    job = json.loads(line)
-    with open(job["log"], "ab") as out:
-        out.write(("$ " + " ".join(job["command"]) + "\n").encode())
-        out.flush()
-        started = time.perf_counter()
-        proc = subprocess.Popen(job["command"], stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "maxrss": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                      "returncode": os.waitstatus_to_exitcode(status)}), flush=True)
-"""
-_spawner: subprocess.Popen | None = None
-
-
-def measure(command: list[str], log: Path) -> dict:
-    """Run `command`; its wall time and its own peak RSS (wait4's rusage of exactly this child)."""
-    global _spawner
-    if _spawner is None:
-        _spawner = subprocess.Popen([sys.executable, "-S", "-c", _SPAWNER_CODE], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True)
-    _spawner.stdin.write(json.dumps({"command": command, "log": str(log)}) + "\n")
-    _spawner.stdin.flush()
-    result = json.loads(_spawner.stdout.readline())
-    if result["returncode"] != 0:
-        raise SystemExit(f"{' '.join(command)} exited {result['returncode']}; see {log}:\n{log.read_text()[-3000:]}")
-    rss_mb = result["maxrss"] / 1024 if sys.platform != "darwin" else result["maxrss"] / 1024 / 1024
-    return {"seconds": result["seconds"], "rss_mb": rss_mb, "cpu_seconds": result["cpu_seconds"]}
 
 
 def fbox_run(project: Path, log: Path) -> dict:
