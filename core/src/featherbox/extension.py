@@ -102,6 +102,16 @@ class LoadContext:
     full_refresh: bool
     run_id: str
     log: Any
+    #: the lake's tables and views as of the transaction's start (`featherbox.execute.lake.LakeObjects`)
+    lake_objects: Any = None
+
+    def table_exists(self, qualified: str) -> bool:
+        """Whether the lake has a table or view `schema.name` (as of the start of this load)."""
+        if self.lake_objects is None:
+            from featherbox.execute.lake import LakeObjects
+
+            self.lake_objects = LakeObjects.read(self.con)
+        return self.lake_objects.exists(qualified)
 
 
 class IncrementalStrategy(ABC):

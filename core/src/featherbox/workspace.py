@@ -20,10 +20,30 @@ class RunLockedError(FeatherBoxError):
     pass
 
 
+#: where `fbox run` keeps the parse results of the project's SQL (graph.sql_refs.SqlParser)
+QUERY_CACHE = Path(".fbox") / "cache" / "queries.json"
+
+
 class Workspace:
     def __init__(self, root: Path | None = None, registry: Registry | None = None):
         self.root = find_project_root(Path(root or Path.cwd()).resolve())
         self.registry = registry or default_registry()
+
+    @cached_property
+    def parser(self):
+        from featherbox.graph.sql_refs import SqlParser
+
+        parser = SqlParser()
+        parser.load(self.root / QUERY_CACHE)
+        return parser
+
+    def save_parser_cache(self) -> None:
+        """Keep the parse results of the project's SQL for the next command, when any is new."""
+        if self.parser.added:
+            try:
+                self.parser.save(self.root / QUERY_CACHE, (spec.sql for spec in self.project.models.values()))
+            except OSError:  # a cache: a read-only project folder only costs the next run a parse
+                pass
 
     @cached_property
     def project(self) -> Project:
@@ -49,16 +69,16 @@ class Workspace:
                 issues.append(ConfigIssue(adapter.spec.file, "", str(exc)))
         if issues:
             raise ConfigError(issues)
-        return build_graph(tables, self.project.models)
+        return build_graph(tables, self.project.models, self.parser)
 
     def open_lake(self, for_writing: bool = True):
         """The lake; `for_writing` also creates FeatherBox's state tables on a new project."""
-        from featherbox.execute.lake import open_lake
+        from featherbox.execute.lake import LakeObjects, open_lake
         from featherbox.state.versions import ensure_state_tables
 
         con = open_lake(self.project, self.backends)
         if for_writing:
-            ensure_state_tables(con)
+            ensure_state_tables(con, LakeObjects.read(con))
         return con
 
     def history(self, lake=None):
@@ -91,11 +111,13 @@ class Workspace:
 
         return select_nodes(self.graph, selectors) if selectors else None
 
-    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False):
+    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None):
+        """(plan, current versions); `objects`: the lake's `LakeObjects`, read here when not given."""
+        from featherbox.execute.lake import LakeObjects
         from featherbox.plan.planner import make_plan
         from featherbox.state.versions import current_versions
 
-        versions = current_versions(con)
+        versions = current_versions(con, objects if objects is not None else LakeObjects.read(con))
         plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
         return plan, versions
 
@@ -132,6 +154,8 @@ class Workspace:
             return self._run(selectors, full_refresh, threads, on_plan, on_event, command, run_id, digest)
         finally:
             lock.release()
+            if "graph" in self.__dict__:
+                self.save_parser_cache()
 
     def _nothing_changed(self, digest: str, run_id: str, command: str):
         """(empty plan, empty result) when the last complete run left the same digest; else None."""
@@ -152,15 +176,18 @@ class Workspace:
         return Plan([], {}), RunResult(run_id)
 
     def _run(self, selectors, full_refresh, threads, on_plan, on_event, command, run_id, digest):
+        from featherbox.execute.lake import LakeObjects, open_lake
         from featherbox.execute.runner import Runner
         from featherbox.state.summary import valid_until
-        from featherbox.state.versions import current_versions
+        from featherbox.state.versions import current_versions, ensure_state_tables
 
-        con = self.open_lake()
+        con = open_lake(self.project, self.backends)
+        objects = LakeObjects.read(con)  # the one catalog read of the run; the runner keeps it current
+        ensure_state_tables(con, objects)
         history = self.history(con)
         try:
             history.clear_summary()
-            plan, versions = self.plan(con, selectors, full_refresh)
+            plan, versions = self.plan(con, selectors, full_refresh, objects)
             on_plan(plan)
             history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
             history.defer()  # the rest is written in one transaction, after the run
@@ -175,7 +202,7 @@ class Workspace:
                 serial = not self.backends.database.parallel_transactions
                 runner = Runner(
                     self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event,
-                    versions, serial,
+                    versions, serial, objects,
                 )
                 result = runner.run(plan)
                 for kind in sorted({a.pipeline for a in plan.actions}):
@@ -185,7 +212,7 @@ class Workspace:
                 status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
                 history.finish_deployment(run_id, status, counts)
                 if digest is not None and result.ok and len(result.outcomes) == len(plan.actions):
-                    due = valid_until(self.project, current_versions(con)) if self._has_max_age() else None
+                    due = valid_until(self.project, current_versions(con, objects)) if self._has_max_age() else None
                     history.write_summary(digest, due, run_id)
             finally:
                 con.close()

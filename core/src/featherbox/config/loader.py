@@ -56,7 +56,7 @@ def load_project(root: Path, registry: Registry) -> Project:
     return _ProjectLoader(root, registry).load()
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: 5x faster than pure Python
     """SafeLoader that keeps dates as strings, so every value is plain JSON for the schemas."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -20,8 +21,10 @@ def quote_ident(name: str) -> str:
 
 
 def quote_table(qualified: str) -> str:
-    schema, _, table = qualified.rpartition(".")
-    return f"{quote_ident(schema or 'main')}.{quote_ident(table)}"
+    # split at the first dot: a schema never holds one (adapter and folder names are identifiers),
+    # a table copied from a database may (`app."bad.select"`)
+    schema, dot, table = qualified.partition(".")
+    return f"{quote_ident(schema)}.{quote_ident(table)}" if dot else f"{quote_ident('main')}.{quote_ident(qualified)}"
 
 
 def sql_string(value: str) -> str:
@@ -78,6 +81,7 @@ def open_lake(project: Project, backends: Backends, extra_extensions: list[str] 
     extensions = ["ducklake", *backends.database.duckdb_extensions(), *backends.storage.duckdb_extensions()]
     load_extensions(con, [*extensions, *extra_extensions])
     backends.storage.prepare(con)
+    backends.database.prepare(con)  # e.g. the DuckDB secret holding the catalog's password
     catalog = backends.database.ducklake_catalog()
     data_path = backends.storage.data_path()
     options = {"DATA_PATH": sql_string(data_path), **backends.database.ducklake_options()}
@@ -87,30 +91,53 @@ def open_lake(project: Project, backends: Backends, extra_extensions: list[str] 
     return con
 
 
-def lake_schemas(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(
-        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? ORDER BY schema_name", [LAKE]
-    ).fetchall()
-    return [r[0] for r in rows]
+class LakeObjects:
+    """The tables and views in the lake, by lowercase `schema.name`, read once per run.
+
+    DuckDB's `duckdb_tables()` on a DuckLake loads every table's metadata (seconds at a few hundred
+    tables, after each commit); DuckLake's own catalog tables answer in milliseconds. The runner
+    keeps this up to date as its nodes commit, so no node asks the catalog again.
+    """
+
+    def __init__(self, kinds: dict[str, str] | None = None):
+        self._kinds: dict[str, str] = dict(kinds or {})  # "schema.name" -> "table" | "view"
+        self._lock = threading.Lock()
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> LakeObjects:
+        """What the lake's last committed snapshot holds."""
+        meta = quote_ident(f"__ducklake_metadata_{LAKE}")
+        rows = con.execute(
+            f"""SELECT s.schema_name, o.name, o.kind FROM (
+                    SELECT schema_id, table_name AS name, 'table' AS kind FROM {meta}.ducklake_table WHERE end_snapshot IS NULL
+                    UNION ALL
+                    SELECT schema_id, view_name, 'view' FROM {meta}.ducklake_view WHERE end_snapshot IS NULL
+                ) AS o JOIN {meta}.ducklake_schema AS s ON s.schema_id = o.schema_id AND s.end_snapshot IS NULL"""
+        ).fetchall()
+        return cls({f"{schema}.{name}".lower(): kind for schema, name, kind in rows})
+
+    def kind(self, qualified: str) -> str | None:
+        """"table", "view" or None for `schema.name` (a bare name is in `main`)."""
+        return self._kinds.get(_qualified_key(qualified))
+
+    def is_table(self, qualified: str) -> bool:
+        return self.kind(qualified) == "table"
+
+    def exists(self, qualified: str) -> bool:
+        return self.kind(qualified) is not None
+
+    def names(self) -> set[str]:
+        return set(self._kinds)
+
+    def record(self, qualified: str, kind: str | None) -> None:
+        """A committed change: `qualified` is now a "table", a "view", or gone (None)."""
+        with self._lock:
+            if kind is None:
+                self._kinds.pop(_qualified_key(qualified), None)
+            else:
+                self._kinds[_qualified_key(qualified)] = kind
 
 
-def is_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    """True for a lake table (not a view) named `schema.table`."""
+def _qualified_key(qualified: str) -> str:
     schema, _, name = qualified.rpartition(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-            [LAKE, schema or "main", name],
-        ).fetchone()[0]
-    )
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    if is_table(con, qualified):
-        return True
-    schema, _, table = qualified.rpartition(".")
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE database_name = ? AND schema_name = ? AND view_name = ?",
-        [LAKE, schema or "main", table],
-    ).fetchone()
-    return bool(row[0])
+    return f"{schema or 'main'}.{name}".lower()

@@ -26,14 +26,13 @@ expired snapshot, change counts that do not add up, a result whose columns chang
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from featherbox.config.project import ModelSpec
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, is_table, quote_ident, quote_table, sql_string, table_exists
+from featherbox.execute.lake import LAKE, LakeObjects, quote_ident, quote_table, sql_string
 from featherbox.state.versions import NodeVersion
 
 TABLE, VIEW, APPEND, MERGE, DELETE_INSERT = "table", "view", "append", "merge", "delete+insert"
@@ -83,7 +82,9 @@ def source_columns(spec: ModelSpec) -> list[str]:
 
 def build_model(
     cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, full_refresh: bool, guard: Guard,
+    objects: LakeObjects,
 ) -> Built:
+    """Build `spec`; `objects` is what the lake held when the transaction began."""
     schema = spec.schema
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     search = [t.rpartition(".")[0] for name, t in sorted(resolved.items()) if "." not in name]
@@ -92,24 +93,24 @@ def build_model(
     kind = materialization(spec)
     target = quote_table(spec.qualified)
     if kind == VIEW:
-        if table_exists(cursor, spec.qualified) and is_table(cursor, spec.qualified):
+        if objects.is_table(spec.qualified):
             cursor.execute(f"DROP TABLE {target}")
         cursor.execute(f"CREATE OR REPLACE VIEW {target} AS {spec.sql}")
         return Built(0, VIEW)
     if kind == TABLE:
-        return Built(_full(cursor, spec, previous, guard), TABLE)
+        return Built(_full(cursor, spec, previous, guard, objects), TABLE)
 
     snapshot = cursor.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()[0]
     state = {"materialized": kind, "snapshots": {table: snapshot for table in sorted(set(resolved.values()))}}
     if full_refresh:
-        rows = _full(cursor, spec, previous, guard)
+        rows = _full(cursor, spec, previous, guard, objects)
         _check_keys(cursor, spec)
         return Built(rows, f"{kind}: full build at snapshot {snapshot}", state)
-    incremental = _Incremental(cursor, spec, resolved, previous, snapshot)
+    incremental = _Incremental(cursor, spec, resolved, previous, snapshot, objects)
     try:
         rows, message = incremental.run()
     except FullRebuild as why:
-        rows = _full(cursor, spec, previous, guard)
+        rows = _full(cursor, spec, previous, guard, objects)
         _check_keys(cursor, spec)
         message = f"{kind}: full rebuild: {why}"
     finally:
@@ -117,12 +118,11 @@ def build_model(
     return Built(rows, message, state)
 
 
-def _full(cursor, spec: ModelSpec, previous: NodeVersion | None, guard: Guard) -> int:
+def _full(cursor, spec: ModelSpec, previous: NodeVersion | None, guard: Guard, objects: LakeObjects) -> int:
     target = quote_table(spec.qualified)
-    if table_exists(cursor, spec.qualified) and not is_table(cursor, spec.qualified):
+    if objects.kind(spec.qualified) == "view":
         cursor.execute(f"DROP VIEW {target}")
-    cursor.execute(f"CREATE OR REPLACE TABLE {target} AS {spec.sql}")
-    rows = cursor.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    rows = cursor.execute(f"CREATE OR REPLACE TABLE {target} AS {spec.sql}").fetchone()[0]  # the rows written
     guard(spec.qualified, rows, previous, bool(spec.raw.get("allow_empty")))
     return rows
 
@@ -139,8 +139,12 @@ def _check_keys(cursor, spec: ModelSpec) -> None:
 
 
 class _Incremental:
-    def __init__(self, cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, snapshot: int):
+    def __init__(
+        self, cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, snapshot: int,
+        objects: LakeObjects,
+    ):
         self.cursor, self.spec, self.resolved, self.previous, self.snapshot = cursor, spec, resolved, previous, snapshot
+        self.objects = objects
         self.kind = materialization(spec)
         self.target = quote_table(spec.qualified)
         self.temps: list[tuple[str, str]] = []  # (kind, name)
@@ -159,7 +163,7 @@ class _Incremental:
 
     def run(self) -> tuple[int, str]:
         cursor, spec = self.cursor, self.spec
-        if self.previous is None or not table_exists(cursor, spec.qualified) or not is_table(cursor, spec.qualified):
+        if self.previous is None or not self.objects.is_table(spec.qualified):
             raise FullRebuild(f"{spec.qualified} does not exist as a table")
         recorded = (self.previous.state or {}).get("snapshots") or {}
         if (self.previous.state or {}).get("materialized") != self.kind:
@@ -190,7 +194,7 @@ class _Incremental:
     def _changes(self, table: str, since: int) -> tuple[str, dict[str, int]] | None:
         cursor = self.cursor
         schema, _, name = table.rpartition(".")
-        if not is_table(cursor, table):
+        if not self.objects.is_table(table):
             raise FullRebuild(f"upstream {table} is a view: its changes are not tracked")
         if since == self.snapshot:
             return None
@@ -338,9 +342,10 @@ def replace_table(sql: str, resolved: dict[str, str], table: str, replacement: t
 
     Uses DuckDB's parser (`json_serialize_sql` / `json_deserialize_sql`); CTE names are not tables.
     """
-    from featherbox.graph import sql_refs
+    from featherbox.graph.sql_refs import default_parser
 
-    tree = sql_refs._serialize(sql)
+    parser = default_parser()
+    tree = parser.serialize(sql)
     count = 0
 
     def walk(node: Any, ctes: frozenset[str]) -> None:
@@ -374,6 +379,4 @@ def replace_table(sql: str, resolved: dict[str, str], table: str, replacement: t
                 walk(value, ctes)
 
     walk(tree.get("statements"), frozenset())
-    with sql_refs._connection_lock:
-        rewritten = sql_refs._connection.execute("SELECT json_deserialize_sql(?)", [json.dumps(tree)]).fetchone()[0]
-    return rewritten, count
+    return parser.deserialize(tree), count

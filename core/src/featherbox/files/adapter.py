@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_table, sql_string, table_exists, values_sql
+from featherbox.execute.lake import quote_table, sql_string, values_sql
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
 from featherbox.files.headers import headers_match
 from featherbox.files.integrity import GzipChecks
@@ -205,7 +205,7 @@ class FileAdapter(AdapterType):
         listing, selection = ctx.detection.payload or (self.list_files(), None)
         full = (
             ctx.full_refresh or ctx.previous is None or selection is None
-            or isinstance(self.strategy, FullStrategy) or not table_exists(con, self.table)
+            or isinstance(self.strategy, FullStrategy) or not ctx.table_exists(self.table)
         )
         if full:
             message = self._full_load(con, listing, ctx.run_id)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from featherbox.config.project import ModelSpec
 from featherbox.errors import GraphError
-from featherbox.graph.sql_refs import TableRef, table_references
+from featherbox.graph.sql_refs import ParsedQuery, SqlParser, TableRef, default_parser
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built or walked: `fbox run` with nothing to do needs none
     import networkx as nx
@@ -19,13 +19,14 @@ MODEL = "model"
 
 
 def build_graph(
-    adapter_tables: Mapping[str, list[str]], models: Mapping[str, ModelSpec]
+    adapter_tables: Mapping[str, list[str]], models: Mapping[str, ModelSpec], parser: SqlParser | None = None
 ) -> nx.DiGraph:
     """Nodes: adapter names and model qualified names; edges: producer -> consuming model.
 
     Node attributes: `kind` ("adapter" | "model"); adapters have `tables` (the qualified
-    tables they write); models have `spec` and `resolved`, which maps each table name
-    as written in the SQL (catalog dropped, lowercase) to the qualified table it reads.
+    tables they write); models have `spec`, `parsed` (the `ParsedQuery` of its SQL) and `resolved`,
+    which maps each table name as written in the SQL (catalog dropped, lowercase) to the qualified
+    table it reads. Every model's SQL is parsed by `parser` in one call.
     Raises one GraphError listing every problem found (parse errors, unknown or
     ambiguous tables, tables produced twice, cycles).
     """
@@ -39,8 +40,9 @@ def build_graph(
         graph.add_node(name, kind=ADAPTER, tables=tables)
         for table in dict.fromkeys(t.lower() for t in tables):
             producers[table].append(name)
+    parsed = (parser or default_parser()).parse_all(spec.sql for spec in models.values())
     for spec in sorted(models.values(), key=lambda s: s.qualified):
-        graph.add_node(spec.qualified, kind=MODEL, spec=spec, resolved={})
+        graph.add_node(spec.qualified, kind=MODEL, spec=spec, parsed=parsed[spec.sql], resolved={})
         producers[spec.qualified.lower()].append(spec.qualified)
 
     problems = [
@@ -109,10 +111,10 @@ class _Resolver:
 
 def _add_model_edges(graph: nx.DiGraph, spec: ModelSpec, resolver: _Resolver) -> list[str]:
     where = f"model {spec.qualified} ({spec.file})"
-    try:
-        references = table_references(spec.sql)
-    except ValueError as exc:
-        return [f"{where}: {exc}"]
+    parsed: ParsedQuery = graph.nodes[spec.qualified]["parsed"]
+    if parsed.error:
+        return [f"{where}: {parsed.error}"]
+    references = parsed.references
 
     problems = []
     resolved: dict[str, str] = graph.nodes[spec.qualified]["resolved"]

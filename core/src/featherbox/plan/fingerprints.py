@@ -7,7 +7,6 @@ import json
 
 from featherbox.config.project import ModelSpec
 from featherbox.extension import AdapterType
-from featherbox.graph.sql_refs import normalized_fingerprint
 
 #: model keys that do not change what the model computes
 MODEL_KEYS_IGNORED = {"description", "sql", "name", "max_age", "allow_empty"}
@@ -21,6 +20,7 @@ def adapter_fingerprint(adapter: AdapterType) -> str:
     return _digest({"type": adapter.type_name, "config": adapter.data_config()})
 
 
-def model_fingerprint(spec: ModelSpec) -> str:
+def model_fingerprint(spec: ModelSpec, sql_fingerprint: str) -> str:
+    """`sql_fingerprint`: the `ParsedQuery.fingerprint` of the model's SQL."""
     rest = {k: v for k, v in spec.raw.items() if k not in MODEL_KEYS_IGNORED}
-    return _digest({"sql": normalized_fingerprint(spec.sql), "options": rest})
+    return _digest({"sql": sql_fingerprint, "options": rest})

@@ -70,7 +70,7 @@ def make_plan(
         if attrs["kind"] == ADAPTER:
             fingerprints[node] = adapter_fingerprint(adapters[node])
         else:
-            fingerprints[node] = model_fingerprint(attrs["spec"])
+            fingerprints[node] = model_fingerprint(attrs["spec"], attrs["parsed"].fingerprint)
         if selected is not None and node not in selected:
             continue
         forced = full_refresh is True or (isinstance(full_refresh, set) and node in full_refresh)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from featherbox.execute.lake import STATE_SCHEMA, values_sql
+from featherbox.execute.lake import STATE_SCHEMA, LakeObjects, values_sql
 
 VERSIONS = f"{STATE_SCHEMA}.node_versions"
 LEDGER = f"{STATE_SCHEMA}.file_ledger"
@@ -49,25 +49,24 @@ class NodeVersion:
         return sum(self.row_counts.values())
 
 
-def state_tables_exist(con: duckdb.DuckDBPyConnection) -> bool:
-    count = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND schema_name = ? AND table_name IN ('node_versions', 'file_ledger')",
-        [STATE_SCHEMA],
-    ).fetchone()[0]
-    return count == 2
+def state_tables_exist(objects: LakeObjects) -> bool:
+    return objects.is_table(VERSIONS) and objects.is_table(LEDGER)
 
 
-def ensure_state_tables(con: duckdb.DuckDBPyConnection) -> None:
-    if state_tables_exist(con):
+def ensure_state_tables(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> None:
+    if state_tables_exist(objects):
         return
     con.execute("BEGIN")
     for statement in DDL:
         con.execute(statement)
     con.execute("COMMIT")
+    objects.record(VERSIONS, "table")
+    objects.record(LEDGER, "table")
 
 
-def current_versions(con: duckdb.DuckDBPyConnection) -> dict[str, NodeVersion]:
-    if not state_tables_exist(con):
+def current_versions(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> dict[str, NodeVersion]:
+    """The newest version of each node that is not dropped; `objects` is what the lake holds."""
+    if not state_tables_exist(objects):
         return {}
     rows = con.execute(
         f"""SELECT node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped
