@@ -105,6 +105,8 @@ def _constraints(schema: dict) -> list[str]:
         out.append(f"at least {schema['minItems']} item{'s' if schema['minItems'] != 1 else ''}")
     if schema.get("uniqueItems"):
         out.append("no duplicates")
+    if schema.get("secret") is True:
+        out.append("secret: shown as `***`")
     for key in ("oneOf", "anyOf"):
         for variant in schema.get(key, []):
             if isinstance(variant, dict) and "type" in variant and "properties" not in variant:

@@ -274,11 +274,17 @@ def test_adapter_defined_in_yml_and_yaml(tmp_path):
 
 
 def test_secrets_are_redacted_from_error_messages(tmp_path, monkeypatch):
+    """A secret field's value is masked wherever it appears; a variable in another field is not."""
     secrets.clear()
     monkeypatch.setenv("FBOX_T_FORMAT", "hunter2-secret")
-    error, file = bad(tmp_path, "adapters/logs.yml", "type: localfile\nformat: $FBOX_T_FORMAT\n")
+    monkeypatch.setenv("FBOX_T_PW", "hunter2-secret")
+    error, file = bad(tmp_path, "adapters/logs.yml", "type: localfile\nformat: $FBOX_T_FORMAT\nconfig: {password: $FBOX_T_PW}\n")
     issue(error, file, "format", 2, "(got ***)")
     assert "hunter2-secret" not in str(error)
+    secrets.clear()
+    monkeypatch.setenv("FBOX_T_FORMAT", "xml")
+    error, file = bad(tmp_path / "b", "adapters/logs.yml", "type: localfile\nformat: $FBOX_T_FORMAT\n")
+    issue(error, file, "format", 2, "(got xml)")
 
 
 def test_all_problems_in_all_files_are_reported_together(tmp_path, monkeypatch):

@@ -152,14 +152,16 @@ def test_double_dollar_is_a_literal_dollar_and_sql_parameters_are_kept(tmp_path)
     assert load(root).models["main.m"].sql == "select '$HOME', $1 as p, '$$' as q"
 
 
-def test_substituted_values_are_secrets_and_get_redacted(tmp_path, monkeypatch):
+def test_secret_fields_and_their_variables_are_secrets_and_get_redacted(tmp_path, monkeypatch):
     secrets.clear()
     monkeypatch.setenv("FBOX_T_TOKEN", "s3cr3t-token")
-    root = write_project(tmp_path, {"adapters/api.yml": "type: localfile\nconfig:\n  token: Bearer $FBOX_T_TOKEN\n"})
+    monkeypatch.setenv("FBOX_T_FMT", "json")
+    root = write_project(tmp_path, {"adapters/api.yml": "type: localfile\nformat: $FBOX_T_FMT\nconfig:\n  token: Bearer $FBOX_T_TOKEN\n"})
     project = load(root)
     assert project.adapters["api"].config["token"] == "Bearer s3cr3t-token"
-    assert project.secrets == frozenset({"s3cr3t-token"})
-    assert secrets.redact("sending s3cr3t-token to the api") == "sending *** to the api"
+    # the field's value and the variable substituted into it; not the variable of the `format` field
+    assert project.secrets == frozenset({"Bearer s3cr3t-token", "s3cr3t-token"})
+    assert secrets.redact("sending s3cr3t-token to the api as json") == "sending *** to the api as json"
 
 
 def test_secrets_registry():

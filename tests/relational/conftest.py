@@ -74,6 +74,46 @@ def pg_logical_server(tmp_path_factory):
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def pg_password_server():
+    """A PostgreSQL 15 that checks passwords (scram-sha-256; the shared server trusts every login),
+    on a free port: {host, port, user, password} of its superuser."""
+    import glob
+    import shutil
+    import tempfile
+    import uuid
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins or shutil.which("runuser") is None:
+        _cannot_start("PostgreSQL", "no initdb under /usr/lib/postgresql or no runuser")
+    bindir = os.path.dirname(bins[-1])
+    base = tempfile.mkdtemp(prefix="fbox_pgpw_")
+    os.chmod(base, 0o755)
+    data = os.path.join(base, "data")
+    password = f"admin-{uuid.uuid4().hex[:12]}"
+    pwfile = os.path.join(base, "pw")
+    with open(pwfile, "w") as f:
+        f.write(password + "\n")
+    subprocess.run(["chown", "-R", "postgres", base], check=False)
+    port = _free_port()
+
+    def as_pg(*cmd):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, timeout=120)
+
+    done = as_pg(f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "scram-sha-256", f"--pwfile={pwfile}", "--no-sync")
+    if done.returncode:
+        _cannot_start("PostgreSQL", f"initdb failed: {done.stderr.strip()[-400:]}")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    done = as_pg(f"{bindir}/pg_ctl", "-D", data, "-l", f"{base}/log", "-w", "start", "-o", opts)
+    if done.returncode:
+        _cannot_start("PostgreSQL", f"pg_ctl start failed: {done.stderr.strip()[-400:]}")
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": "postgres", "password": password}
+    finally:
+        as_pg(f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture
 def pgl(pg_logical_server):
     """A fresh database on the logical-decoding server; its replication slots are dropped afterwards."""

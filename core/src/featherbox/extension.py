@@ -149,11 +149,17 @@ class MetadataBackend(ProjectBackend):
 
     @abstractmethod
     def ducklake_catalog(self) -> str:
-        """The DuckLake catalog part of `ATTACH 'ducklake:<this>'`."""
+        """The DuckLake catalog part of `ATTACH 'ducklake:<this>'`.
+
+        DuckDB prints this text (`duckdb_databases()`, connection errors): it must hold no password.
+        Put credentials in a DuckDB secret made in `prepare` and name it with `META_SECRET`."""
 
     def ducklake_options(self) -> dict[str, str]:
         """Extra `ATTACH` options (`META_*` settings of the catalog connection)."""
         return {}
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Make the catalog reachable from `con` before the `ATTACH` (create the secrets it names)."""
 
     @abstractmethod
     def connect(self, lake: Any = None) -> Any:

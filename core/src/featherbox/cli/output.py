@@ -1,4 +1,7 @@
-"""Printing for humans (rich on a terminal, plain lines otherwise) and for machines (--json)."""
+"""Printing for humans (rich on a terminal, plain lines otherwise) and for machines (--json).
+
+Messages, logs and reports are redacted (every form of a secret field's value becomes `***`, see
+featherbox.secrets); data is not: `fbox query` prints its result with `redact=False`."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 import typer
 
-from featherbox.secrets import redact
+from featherbox.secrets import redact as _redact
 
 
 def is_tty() -> bool:
@@ -16,26 +19,30 @@ def is_tty() -> bool:
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    typer.echo(redact(text), err=err)
+    typer.echo(_redact(text), err=err)
 
 
-def emit_json(payload: Any) -> None:
-    """JSON with secrets redacted inside string values, so the output stays valid JSON."""
-    typer.echo(json.dumps(_redacted(payload), indent=2, sort_keys=True, default=str))
+def emit_json(payload: Any, redact: bool = True) -> None:
+    """JSON with secrets redacted inside string values (so the output stays valid JSON), unless
+    `redact` is False (query results: data is printed as it is)."""
+    payload = _redacted(payload) if redact else payload
+    typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
 
 
 def _redacted(value: Any) -> Any:
     if isinstance(value, dict):
-        return {redact(str(k)): _redacted(v) for k, v in value.items()}
+        return {_redact(str(k)): _redacted(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redacted(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
-        return redact(value) if isinstance(value, str) else value
-    return redact(str(value))
+        return _redact(value) if isinstance(value, str) else value
+    return _redact(str(value))
 
 
-def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+def table(headers: list[str], rows: list[list[Any]], title: str | None = None, redact: bool = True) -> None:
+    """Aligned columns (a rich table on a terminal); cells are redacted unless `redact` is False."""
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    shown = _redact if redact else (lambda text: text)
     if is_tty():
         from rich.console import Console
         from rich.table import Table
@@ -44,12 +51,13 @@ def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -
         for h in headers:
             t.add_column(h)
         for row in cells:
-            t.add_row(*[redact(c) for c in row])
+            t.add_row(*[shown(c) for c in row])
         Console().print(t)
         return
     if title:
         echo(title)
+    cells = [[shown(c) for c in row] for row in cells]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    typer.echo(shown("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()))
     for row in cells:
-        echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -45,7 +45,7 @@ def query(
     finally:
         con.close()
     if fmt == "json":
-        emit_json([dict(zip(headers, row)) for row in rows])
+        emit_json([dict(zip(headers, row)) for row in rows], redact=False)  # data is printed as it is
     elif fmt == "csv":
         import csv
         import sys
@@ -55,6 +55,6 @@ def query(
         writer.writerows(rows)
     else:
         shown = rows if not limit else rows[:limit]
-        table(headers, [list(r) for r in shown])
+        table(headers, [list(r) for r in shown], redact=False)
         if len(shown) < len(rows):
             echo(f"({len(rows)} rows, {len(shown)} shown; --limit 0 for all)")

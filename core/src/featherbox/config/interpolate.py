@@ -20,11 +20,14 @@ _DOUBLE_QUOTE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", 
 
 @dataclass
 class Environment:
-    """Where `$VAR`s come from; `used` collects every value substituted (they are secrets)."""
+    """Where `$VAR`s come from. `used` collects every value substituted, `substituted` the values
+    substituted into each field ((file, field path) -> values): a value is a secret only when the
+    field it went into is a secret field (featherbox.secrets), not because it came from a variable."""
 
     values: Mapping[str, str]
     dotenv: Path | None = None
     used: set[str] = field(default_factory=set)
+    substituted: dict[tuple[Path, str], list[str]] = field(default_factory=dict)
 
 
 def project_environment(root: Path) -> tuple[Environment, list[ConfigIssue]]:
@@ -88,7 +91,11 @@ def interpolate(data: Any, env: Environment, file: Path, lines: Mapping[str, int
 
     def walk(value: Any, path: str) -> Any:
         if isinstance(value, str):
-            return substitute(value, env, lambda message: issues.append(ConfigIssue(file, path, message, lines.get(path))))
+            found: list[str] = []
+            text = substitute(value, env, lambda message: issues.append(ConfigIssue(file, path, message, lines.get(path))), found)
+            if found:
+                env.substituted.setdefault((file, path), []).extend(found)
+            return text
         if isinstance(value, dict):
             return {key: walk(item, f"{path}.{key}" if path else str(key)) for key, item in value.items()}
         if isinstance(value, list):
@@ -98,8 +105,9 @@ def interpolate(data: Any, env: Environment, file: Path, lines: Mapping[str, int
     return walk(data, ""), issues
 
 
-def substitute(text: str, env: Environment, report) -> str:
-    """`text` with its references replaced; each problem goes to `report(message)`."""
+def substitute(text: str, env: Environment, report, found: list[str] | None = None) -> str:
+    """`text` with its references replaced; each problem goes to `report(message)`, each value
+    substituted to `found`."""
     if "$" not in text:
         return text
 
@@ -119,6 +127,8 @@ def substitute(text: str, env: Environment, report) -> str:
             return match[0]
         value = env.values[name]
         env.used.add(value)
+        if found is not None:
+            found.append(value)
         return value
 
     return _REFERENCE.sub(replace, text)

@@ -142,6 +142,19 @@ def _suggested_name(name: str) -> str:
     return suggestion
 
 
+def what_it_is(value: Any) -> str:
+    """What kind of YAML value `value` is ("a string", "a list of 3 items"), never what it holds."""
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a single value"
+
+
 class _ProjectLoader:
     """One load of one project: keeps reading after a problem and collects them all in `issues`."""
 
@@ -151,17 +164,23 @@ class _ProjectLoader:
         env, env_issues = project_environment(root)
         self.env: Environment = env
         self.issues: list[ConfigIssue] = list(env_issues)
+        self.secrets: set[str] = set()  # the values of secret fields (featherbox.secrets)
 
     def load(self) -> Project:
         settings = self.project_settings()
         adapters = self.adapters()
         models = self.models()
-        used = frozenset(self.env.used)
-        secrets.register(used)
+        found = frozenset(self.secrets)
+        secrets.register(found)
         if self.issues or settings is None:
             raise ConfigError([dataclasses.replace(i, message=secrets.redact(i.message)) for i in self.issues])
         storage, database, timeout = settings
-        return Project(self.root, storage, database, timeout, adapters, models, used)
+        return Project(self.root, storage, database, timeout, adapters, models, found)
+
+    def find_secrets(self, data: Any, file: Path, schema: dict | None = None, names_in: str | None = None, path: str = "") -> None:
+        """Note the values of `data`'s secret fields (read with `schema`) as secrets."""
+        substituted = {field: values for (where, field), values in self.env.substituted.items() if where == file}
+        self.secrets |= secrets.secret_values(data, schema, names_in, substituted, path)
 
     def document(self, file: Path, allow_empty: bool = False) -> tuple[dict | None, dict[str, int]]:
         """The interpolated mapping in `file`, or None when it cannot be read as one."""
@@ -175,8 +194,7 @@ class _ProjectLoader:
             self.issues.append(ConfigIssue(file, "", "the file is empty; expected a mapping of keys to values", 1))
             return None, lines
         if not isinstance(data, dict):
-            kind = "a list" if isinstance(data, list) else f"a single value ({data!r})"
-            self.issues.append(ConfigIssue(file, "", f"expected a mapping of keys to values, got {kind}", 1))
+            self.issues.append(ConfigIssue(file, "", f"expected a mapping of keys to values, got {what_it_is(data)}", 1))
             return None, lines
         data, missing = interpolate(data, self.env, file, lines)
         self.issues.extend(missing)
@@ -205,10 +223,14 @@ class _ProjectLoader:
     def backend_section(self, data: dict, kind: str, default: dict, file: Path, lines: dict) -> dict | None:
         """The `storage:` or `database:` mapping, checked by its plugin's schema."""
         section = data.get(kind, default)
-        if not isinstance(section, dict) or not isinstance(section.get("type"), str) or self.reported(file, f"{kind}.type"):
+        if not isinstance(section, dict):
+            return None
+        if not isinstance(section.get("type"), str) or self.reported(file, f"{kind}.type"):
+            self.find_secrets(section, file, names_in="", path=kind)
             return None
         type_name = section["type"]
         cls = self.lookup(kind, type_name, file, f"{kind}.type", lines)
+        self.find_secrets(section, file, getattr(cls, "config_schema", None), names_in="", path=kind)
         if cls is None:
             return None
         owner = f"the {type_name} {kind} plugin"
@@ -296,11 +318,13 @@ class _ProjectLoader:
         start = len(self.issues)
         self.add_new(validate(data, ADAPTER_SCHEMA, file, lines))
         type_name = data.get("type")
+        cls = None
         if isinstance(type_name, str) and type_name and not self.reported(file, "type"):
             cls = self.lookup("adapter", type_name, file, "type", lines)
-            if cls is not None:
-                owner = f"the {type_name} adapter plugin"
-                self.add_new(validate(data, cls.config_schema, file, lines, schema_owner=owner, check_schema=not first_party(cls)))
+        self.find_secrets(data, file, getattr(cls, "config_schema", None), names_in="config")
+        if cls is not None:
+            owner = f"the {type_name} adapter plugin"
+            self.add_new(validate(data, cls.config_schema, file, lines, schema_owner=owner, check_schema=not first_party(cls)))
         if len(self.issues) > start:
             return None
         return AdapterSpec(
@@ -355,6 +379,7 @@ class _ProjectLoader:
         if data is None:
             return None
         start = len(self.issues)
+        self.find_secrets(data, file)  # only credentials written into a URL or connection string
         self.add_new(validate(data, MODEL_SCHEMA, file, lines))
         name = data.get("name", file.stem)
         if isinstance(name, str) and name != file.stem and not self.reported(file, "name"):

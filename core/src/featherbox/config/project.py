@@ -49,7 +49,7 @@ class Project:
     timeout: timedelta | None
     adapters: dict[str, AdapterSpec]  # by adapter name
     models: dict[str, ModelSpec]  # by qualified name "schema.name"
-    secrets: frozenset[str] = frozenset()  # values that came from the environment
+    secrets: frozenset[str] = frozenset()  # the values of secret fields (featherbox.secrets)
 
     @property
     def state_dir(self) -> Path:

@@ -81,6 +81,7 @@ def open_lake(project: Project, backends: Backends, extra_extensions: list[str] 
     extensions = ["ducklake", *backends.database.duckdb_extensions(), *backends.storage.duckdb_extensions()]
     load_extensions(con, [*extensions, *extra_extensions])
     backends.storage.prepare(con)
+    backends.database.prepare(con)  # e.g. the DuckDB secret holding the catalog's password
     catalog = backends.database.ducklake_catalog()
     data_path = backends.storage.data_path()
     options = {"DATA_PATH": sql_string(data_path), **backends.database.ducklake_options()}

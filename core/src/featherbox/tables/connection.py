@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from featherbox.errors import FeatherBoxError
-from featherbox.secrets import redact
+from featherbox.secrets import encoded_forms, redact
 
 if TYPE_CHECKING:
     from featherbox.tables.adapter import RelationalAdapter
@@ -24,11 +24,12 @@ NAME_PATTERN = re.compile(NAME)
 def connection_schema(dialect_title: str, extra: dict | None = None) -> dict:
     """JSON Schema of a `config:` mapping: host/port/user/password/dbname, or url."""
     props = {
+        # the password in a url is a secret (featherbox.secrets), the rest of it is not
         "url": {"type": "string", "minLength": 1, "description": f"{dialect_title} URL: scheme://user:password@host:port/dbname"},
         "host": {"type": "string", "minLength": 1},
         "port": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]},
         "user": {"type": "string"},
-        "password": {"type": "string"},
+        "password": {"type": "string", "secret": True},
         "dbname": {"type": "string", "minLength": 1},
         **(extra or {}),
     }
@@ -167,9 +168,23 @@ def scrub(text: str, params: dict, *dsns: str) -> str:
         if dsn:
             text = text.replace(dsn, "<connection string hidden>")
     password = params.get("password")
-    if password and len(password) >= 3:
-        text = text.replace(password, "***")
+    if password and len(str(password)) >= 3:
+        for form in sorted(encoded_forms(str(password)), key=len, reverse=True):  # quoted, escaped, URL-encoded
+            text = text.replace(form, "***")
     return redact(text)
+
+
+def duckdb_secret_sql(name: str, secret_type: str, params: dict) -> str:
+    """`CREATE OR REPLACE TEMPORARY SECRET` with `params`' connection settings (a `postgres` or
+    `mysql` secret: HOST, PORT, DATABASE, USER, PASSWORD). An `ATTACH` naming the secret holds no
+    password, and DuckDB shows the secret's PASSWORD as "redacted"."""
+    from featherbox.execute.lake import sql_string
+
+    options = [f"TYPE {secret_type}", f"PORT {int(params['port'])}"]
+    for option, key in (("HOST", "host"), ("DATABASE", "dbname"), ("USER", "user"), ("PASSWORD", "password")):
+        if params.get(key) not in (None, ""):
+            options.append(f"{option} {sql_string(str(params[key]))}")
+    return f"CREATE OR REPLACE TEMPORARY SECRET {name} ({', '.join(options)})"
 
 
 class Dialect:

@@ -15,10 +15,10 @@ from featherbox.secrets import redact
 CONFIG_PROPERTIES: dict[str, dict] = {
     "container": {"type": "string", "minLength": 1, "description": "blob container name"},
     "prefix": {"type": "string", "description": "base prefix inside the container"},
-    "connection_string": {"type": "string", "minLength": 1, "description": "storage account connection string"},
+    "connection_string": {"type": "string", "minLength": 1, "secret": True, "description": "storage account connection string"},
     "account_name": {"type": "string", "minLength": 1, "description": "storage account name (with account_key or sas_token)"},
-    "account_key": {"type": "string", "minLength": 1, "description": "storage account key"},
-    "sas_token": {"type": "string", "minLength": 1, "description": "shared access signature (with account_name or endpoint)"},
+    "account_key": {"type": "string", "minLength": 1, "secret": True, "description": "storage account key"},
+    "sas_token": {"type": "string", "minLength": 1, "secret": True, "description": "shared access signature (with account_name or endpoint)"},
     "endpoint": {"type": "string", "minLength": 1, "description": "blob endpoint URL, e.g. http://127.0.0.1:10000/devstoreaccount1"},
 }
 SECRET_FIELDS = ("connection_string", "account_key", "sas_token")

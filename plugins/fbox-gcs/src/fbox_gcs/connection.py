@@ -18,7 +18,7 @@ CONFIG_PROPERTIES: dict[str, dict] = {
     "bucket": {"type": "string", "minLength": 1, "description": "bucket name"},
     "prefix": {"type": "string", "description": "base prefix inside the bucket"},
     "project": {"type": "string", "description": "Google Cloud project id"},
-    "token": {"type": "string", "minLength": 1,
+    "token": {"type": "string", "minLength": 1, "secret": False,  # a file's path or a mode, not a credential
               "description": "path to a service-account JSON file, 'anon', 'google_default' or 'cloud' (default: google_default)"},
     "endpoint": {"type": "string", "minLength": 1, "description": "URL of a GCS-compatible endpoint (an emulator)"},
 }

@@ -4,6 +4,9 @@ NOT USABLE YET (`implemented = False`, so project.yml refuses it with a clear me
 DuckLake on a MySQL/MariaDB catalog fails to commit the second write to a table ("Unsupported operator
 type HASH_JOIN in UPDATE statement ... MySQL connector"; upstream duckdb/ducklake#51, duckdb/duckdb-mysql#130).
 The connection, history and run lock below work and are tested; flip `implemented` once upstream is fixed.
+
+As with PostgreSQL, the lake reaches the catalog through a DuckDB secret (`TYPE mysql`, named by
+`META_SECRET`): the `ATTACH` string DuckDB prints is `ducklake:mysql:`, without the password.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from datetime import datetime, timezone
 from featherbox.errors import FeatherBoxError
 from featherbox.extension import MetadataBackend, RunLock
 
-from fbox_mysql.adapter import mysql_connect, mysql_dsn
-from featherbox.tables.connection import connection_params, connection_schema, scrub
+from fbox_mysql.adapter import mysql_connect
+from featherbox.tables.connection import connection_params, connection_schema, duckdb_secret_sql, scrub
+
+CATALOG_SECRET = "fbox_catalog"
 
 
 class MySQLBackend(MetadataBackend):
@@ -40,8 +45,18 @@ class MySQLBackend(MetadataBackend):
         except FeatherBoxError as exc:
             raise FeatherBoxError(f"project.yml database: {exc}") from None
 
+    def prepare(self, con) -> None:
+        p = self.params
+        try:
+            con.execute(duckdb_secret_sql(CATALOG_SECRET, "mysql", p))
+        except Exception as exc:
+            raise FeatherBoxError(f"project database (mysql at {p['host']}:{p['port']}): cannot create the DuckDB secret: {scrub(exc, p)}") from None
+
     def ducklake_catalog(self) -> str:
-        return "mysql:" + mysql_dsn(self.params, db_key="db")
+        return "mysql:"  # everything else, the password included, is in the secret CATALOG_SECRET
+
+    def ducklake_options(self) -> dict[str, str]:
+        return {"META_SECRET": f"'{CATALOG_SECRET}'"}
 
     def duckdb_extensions(self) -> list[str]:
         return ["mysql"]

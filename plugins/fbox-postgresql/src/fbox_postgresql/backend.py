@@ -1,4 +1,9 @@
-"""PostgreSQL as the project database: the DuckLake catalog and FeatherBox's tables in one database."""
+"""PostgreSQL as the project database: the DuckLake catalog and FeatherBox's tables in one database.
+
+The lake's DuckDB connection reaches the catalog through a DuckDB secret (`CREATE SECRET (TYPE
+postgres, ...)`, named by `META_SECRET`), so the `ATTACH` string is just `ducklake:postgres:`: DuckDB
+prints that string in `duckdb_databases()` and in its connection errors, and it holds no password.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ import time
 from featherbox.errors import FeatherBoxError
 from featherbox.extension import MetadataBackend, RunLock
 
-from fbox_postgresql.adapter import libpq_dsn
-from featherbox.tables.connection import connection_params, connection_schema, scrub
+from featherbox.tables.connection import connection_params, connection_schema, duckdb_secret_sql, scrub
 
 DEFAULT_SCHEMA = "public"
+CATALOG_SECRET = "fbox_catalog"  # the DuckDB secret holding the catalog's connection settings
+
 
 
 class PostgresBackend(MetadataBackend):
@@ -44,16 +50,26 @@ class PostgresBackend(MetadataBackend):
     def schema(self) -> str:
         return self.config.get("schema") or DEFAULT_SCHEMA
 
+    def prepare(self, con) -> None:
+        p = self.params
+        try:
+            con.execute(duckdb_secret_sql(CATALOG_SECRET, "postgres", p))
+        except Exception as exc:
+            raise FeatherBoxError(f"project database (postgresql at {p['host']}:{p['port']}): cannot create the DuckDB secret: {scrub(exc, p)}") from None
+
     def ducklake_catalog(self) -> str:
         if self.schema != DEFAULT_SCHEMA:
             self._ensure_schema()
-        return "postgres:" + libpq_dsn(self.params)
+        return "postgres:"  # everything else, the password included, is in the secret CATALOG_SECRET
 
     def duckdb_extensions(self) -> list[str]:
         return ["postgres"]
 
     def ducklake_options(self) -> dict[str, str]:
-        return {"METADATA_SCHEMA": f"'{self.schema}'"} if self.schema != DEFAULT_SCHEMA else {}
+        options = {"META_SECRET": f"'{CATALOG_SECRET}'"}
+        if self.schema != DEFAULT_SCHEMA:
+            options["METADATA_SCHEMA"] = f"'{self.schema}'"
+        return options
 
     def _connect(self, application_name: str = "featherbox"):
         import psycopg
