@@ -70,6 +70,9 @@ class EmptyResultError(FeatherBoxError):
 
 #: the most nodes one wave transaction commits together
 WAVE_LIMIT = 100
+#: with a catalog that takes parallel writers, the ready models are shared out among the worker
+#: threads only in waves of at least this many: every transaction pays a catalog load and a commit
+WAVE_SHARE = 10
 
 
 class Runner:
@@ -79,8 +82,8 @@ class Runner:
     transaction, a *wave*: DuckLake's cost is per commit, not per table. When any node of a wave
     fails, the wave rolls back and each of its nodes runs again in a transaction of its own, so a
     failing node still publishes nothing and takes no other node down. Adapters and destroys always
-    run alone. With a catalog that allows one writer (SQLite) one wave runs at a time; otherwise the
-    ready models are shared out among `threads` waves that commit side by side.
+    run alone. With a catalog that allows one writer (SQLite) one wave runs at a time; otherwise many
+    ready models are shared out among up to `threads` waves that commit side by side.
     """
 
     def __init__(
@@ -156,7 +159,7 @@ class Runner:
         models = [a for a in ready if a.kind == MODEL and a.action != DESTROY]
         if not models:
             return alone
-        count = 1 if self.serial else min(self.threads, len(models))
+        count = 1 if self.serial else max(1, min(self.threads, len(models) // WAVE_SHARE))
         count = max(count, -(-len(models) // WAVE_LIMIT))
         return alone + [models[i::count] for i in range(count)]
 

@@ -1,0 +1,117 @@
+"""Models ready at the same time commit as one DuckLake transaction (a wave); a failing node rolls the
+wave back and every node runs again on its own, so it takes no sibling down."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from featherbox.testing import write_project
+
+from fboxcli import fbox, query, ran, run_json
+
+PROJECT = {
+    "adapters/events.yml": """
+        type: localfile
+        config: {base_path: sample}
+        path: events/*.csv
+    """,
+    "models/wide/a.yml": "sql: SELECT id, amount FROM events\n",
+    "models/wide/b.yml": "sql: SELECT id, amount * 2 AS amount FROM events\n",
+    "models/wide/c.yml": "sql: SELECT count(*) AS n FROM events\n",
+    "models/wide/d.yml": "materialized: view\nsql: SELECT id FROM events WHERE amount > 5\n",
+    "models/marts/ab.yml": "sql: SELECT a.id, a.amount + b.amount AS amount FROM wide.a JOIN wide.b USING (id)\n",
+    "models/marts/cd.yml": "sql: SELECT n, (SELECT count(*) FROM wide.d) AS big FROM wide.c\n",
+    "sample/events/one.csv": "id,amount\n1,10\n2,3\n3,7\n",
+}
+
+
+def _project(request, tmp_path: Path, files: dict) -> Path:
+    files = dict(files)
+    if request.param == "postgresql":
+        database = request.getfixturevalue("pg")
+        files["project.yml"] = "database:\n  type: postgresql\n" + database.config_yaml() + "\n"
+    return write_project(tmp_path / "p", files)
+
+
+def _run_snapshots(root: Path, run_id: str) -> list[dict]:
+    return query(
+        root,
+        "SELECT commit_message AS message, commit_extra_info AS extra FROM lake.snapshots() "
+        f"WHERE commit_message LIKE '%(run {run_id})' ORDER BY snapshot_id",
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    return request
+
+
+def test_ready_models_commit_together(backend, tmp_path):
+    root = _project(backend, tmp_path, PROJECT)
+    payload = run_json(root)
+    assert set(ran(payload).values()) == {"completed"} and len(ran(payload)) == 7
+    commits = _run_snapshots(root, payload["run_id"])
+    messages = [c["message"] for c in commits]
+    # one commit for the adapter, one for the four wide.* models, one for the two marts (a catalog
+    # with parallel writers shares a wave out among threads only from 2 x WAVE_SHARE models)
+    assert messages == [
+        f"create events (run {payload['run_id']})",
+        f"build 4 models (run {payload['run_id']})",
+        f"build 2 models (run {payload['run_id']})",
+    ]
+    assert [json.loads(c["extra"])["nodes"] for c in commits[1:]] == [
+        ["wide.a", "wide.b", "wide.c", "wide.d"], ["marts.ab", "marts.cd"],
+    ]
+    assert query(root, "SELECT * FROM marts.ab ORDER BY id") == [
+        {"id": 1, "amount": 30}, {"id": 2, "amount": 9}, {"id": 3, "amount": 21},
+    ]
+    assert query(root, "SELECT * FROM marts.cd") == [{"n": 3, "big": 2}]
+
+
+def test_a_failing_model_rolls_its_wave_back_and_fails_alone(backend, tmp_path):
+    files = dict(PROJECT)
+    # fails only when it runs (the cast of a text that is no number), not when it is planned
+    files["models/wide/b.yml"] = "sql: SELECT id, CAST('x' || amount AS INTEGER) AS amount FROM events\n"
+    root = _project(backend, tmp_path, files)
+    payload = run_json(root, expect_ok=False)
+    assert ran(payload) == {
+        "events": "completed", "wide.a": "completed", "wide.b": "failed", "wide.c": "completed",
+        "wide.d": "completed", "marts.ab": "skipped", "marts.cd": "completed",
+    }
+    failed = next(a for a in payload["actions"] if a["node"] == "wide.b")
+    assert "Conversion Error" in failed["error"]
+    tables = {r["name"] for r in query(root, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE schema_name = 'wide'")}
+    assert tables == {"wide.a", "wide.c"}  # wide.b published nothing
+    logs = fbox("logs", payload["run_id"], project=root).stdout
+    assert "rolled back" in logs and "each runs on its own" in logs
+
+    # the next run builds only what is still to do
+    (root / "models/wide/b.yml").write_text(PROJECT["models/wide/b.yml"])
+    again = run_json(root)
+    assert ran(again) == {"wide.b": "completed", "marts.ab": "completed"}
+
+
+@pytest.mark.parametrize(
+    "serial, ready, sizes",
+    [
+        (True, 5, [5]),
+        (True, 150, [75, 75]),  # at most WAVE_LIMIT (100) models a wave
+        (False, 5, [5]),  # parallel writers: one wave until there are enough models to share out
+        (False, 25, [13, 12]),
+        (False, 45, [12, 11, 11, 11]),  # never more waves than threads
+    ],
+)
+def test_ready_models_are_grouped_into_waves(serial, ready, sizes):
+    from featherbox.execute.lake import LakeObjects
+    from featherbox.execute.runner import Runner
+    from featherbox.plan.planner import Action
+
+    runner = Runner(None, None, {}, None, "r", threads=4, serial_transactions=serial, objects=LakeObjects())
+    models = [Action(f"m.t{i:03d}", "model", "create", "new model", "migrate") for i in range(ready)]
+    alone = [Action("events", "adapter", "update", "new data", "sync"), Action("m.old", "model", "destroy", "removed", "migrate")]
+    waves = runner._waves(alone + models)
+    assert [len(w) for w in waves] == [1, 1, *sizes]
+    assert sorted(a.node for w in waves[2:] for a in w) == [a.node for a in models]
