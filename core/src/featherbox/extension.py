@@ -107,10 +107,6 @@ class LoadContext:
 
     def table_exists(self, qualified: str) -> bool:
         """Whether the lake has a table or view `schema.name` (as of the start of this load)."""
-        if self.lake_objects is None:
-            from featherbox.execute.lake import LakeObjects
-
-            self.lake_objects = LakeObjects.read(self.con)
         return self.lake_objects.exists(qualified)
 
 

@@ -78,7 +78,7 @@ class Workspace:
 
         con = open_lake(self.project, self.backends)
         if for_writing:
-            ensure_state_tables(con, LakeObjects.read(con))
+            ensure_state_tables(con, LakeObjects.read(con, self.backends.database))
         return con
 
     def history(self, lake=None):
@@ -117,7 +117,7 @@ class Workspace:
         from featherbox.plan.planner import make_plan
         from featherbox.state.versions import current_versions
 
-        versions = current_versions(con, objects if objects is not None else LakeObjects.read(con))
+        versions = current_versions(con, objects if objects is not None else LakeObjects.read(con, self.backends.database))
         plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
         return plan, versions
 
@@ -182,7 +182,7 @@ class Workspace:
         from featherbox.state.versions import current_versions, ensure_state_tables
 
         con = open_lake(self.project, self.backends)
-        objects = LakeObjects.read(con)  # the one catalog read of the run; the runner keeps it current
+        objects = LakeObjects.read(con, self.backends.database)  # the one catalog read of the run; the runner keeps it current
         ensure_state_tables(con, objects)
         history = self.history(con)
         try:

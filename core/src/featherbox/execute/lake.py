@@ -104,9 +104,12 @@ class LakeObjects:
         self._lock = threading.Lock()
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection) -> LakeObjects:
-        """What the lake's last committed snapshot holds."""
+    def read(cls, con: duckdb.DuckDBPyConnection, database: MetadataBackend) -> LakeObjects:
+        """What the lake's last committed snapshot holds; `database` is the project's catalog backend."""
         meta = quote_ident(f"__ducklake_metadata_{LAKE}")
+        schema = database.ducklake_options().get("METADATA_SCHEMA")  # a SQL string literal, when set
+        if schema:
+            meta += "." + quote_ident(schema.strip("'").replace("''", "'"))
         rows = con.execute(
             f"""SELECT s.schema_name, o.name, o.kind FROM (
                     SELECT schema_id, table_name AS name, 'table' AS kind FROM {meta}.ducklake_table WHERE end_snapshot IS NULL

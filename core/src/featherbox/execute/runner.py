@@ -98,12 +98,12 @@ class Runner:
         on_event: Callable[[str, Action, NodeOutcome | None], None] = lambda *a: None,
         versions: dict[str, NodeVersion] | None = None,
         serial_transactions: bool = False,
-        objects: LakeObjects | None = None,
+        objects: LakeObjects = None,
     ):
         self.project, self.graph, self.adapters, self.con = project, graph, adapters, con
         self.run_id, self.threads, self.timeout, self.on_event = run_id, max(1, threads), timeout, on_event
         self.versions = dict(versions or {})
-        self.objects = objects if objects is not None else LakeObjects.read(con)
+        self.objects = objects
         self.serial = serial_transactions
         self._running: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
