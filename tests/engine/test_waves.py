@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from featherbox.testing import write_project
@@ -115,3 +116,48 @@ def test_ready_models_are_grouped_into_waves(serial, ready, sizes):
     waves = runner._waves(alone + models)
     assert [len(w) for w in waves] == [1, 1, *sizes]
     assert sorted(a.node for w in waves[2:] for a in w) == [a.node for a in models]
+
+
+def _flaky_adapter(error: Exception, failures: int):
+    """A throw-away adapter type whose first `failures` loads raise `error`."""
+    from featherbox.extension import AdapterType, LoadResult
+
+    class Flaky(AdapterType):
+        type_name = "flaky"
+        config_schema = {"type": "object"}
+        calls = 0
+
+        def output_tables(self):
+            return ["flaky.numbers"]
+
+        def load(self, ctx):
+            type(self).calls += 1
+            ctx.con.execute("CREATE SCHEMA IF NOT EXISTS flaky")
+            ctx.con.execute("CREATE OR REPLACE TABLE flaky.numbers AS SELECT range AS n FROM range(3)")
+            if type(self).calls <= failures:
+                raise error
+            return LoadResult({"flaky.numbers": 3})
+
+    return Flaky
+
+
+@pytest.mark.parametrize(
+    "error, retried",
+    [
+        (duckdb.TransactionException("Failed to commit: another writer won"), True),  # a conflict: run again
+        (duckdb.ConversionException("Transaction conflict in the data"), False),  # its words do not matter
+    ],
+)
+def test_only_transaction_conflicts_are_retried(tmp_path, error, retried):
+    from featherbox.registry import default_registry
+    from featherbox.workspace import Workspace
+
+    flaky = _flaky_adapter(error, failures=1)
+    registry = default_registry()
+    registry.adapters["flaky"] = flaky
+    root = write_project(tmp_path / "p", {"adapters/numbers.yml": "type: flaky\n"})
+    logs = []
+    _, result = Workspace(root, registry).run(on_event=lambda kind, action, outcome: logs.append(outcome and outcome.message))
+    assert result.outcomes["numbers"].status == ("completed" if retried else "failed")
+    assert flaky.calls == (2 if retried else 1)
+    assert any("retrying (attempt 2)" in (m or "") for m in logs) == retried

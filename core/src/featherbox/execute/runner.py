@@ -30,11 +30,6 @@ from featherbox.state.versions import NodeVersion, record_version
 
 COMPLETED, FAILED, SKIPPED, TIMED_OUT = "completed", "failed", "skipped", "timed_out"
 RETRIES = 5
-TRANSIENT = ("database is locked", "Transaction conflict", "maximum retry count")
-
-
-def _transient(error: str) -> bool:
-    return any(marker in error for marker in TRANSIENT)
 
 
 @dataclass
@@ -196,7 +191,7 @@ class Runner:
     def _execute_wave(self, wave: list[Action], fingerprints: dict[str, str]) -> list[NodeOutcome]:
         if len(wave) > 1:
             with self._transaction_lock:
-                outcomes = None if self._timed_out.is_set() else self._attempt(wave, fingerprints)
+                outcomes = None if self._timed_out.is_set() else self._attempt(wave, fingerprints)[0]
             if outcomes and outcomes[0].status == COMPLETED:
                 return outcomes
             if outcomes:
@@ -213,16 +208,20 @@ class Runner:
                 if self._timed_out.is_set():
                     error = f"interrupted: the run exceeded deployments.timeout ({self.timeout:g}s)"
                     return NodeOutcome(action.node, TIMED_OUT, 0, time.monotonic() - started, error=error)
-                (outcome,) = self._attempt([action], fingerprints, started)
-            if outcome.status != FAILED or not _transient(outcome.error) or attempt == RETRIES:
+                (outcome,), conflict = self._attempt([action], fingerprints, started)
+            if outcome.status != FAILED or not conflict or attempt == RETRIES:
                 return outcome
             self.on_event("log", action, NodeOutcome(action.node, "log", message=f"retrying (attempt {attempt + 1}) after: {outcome.error}"))
             time.sleep(0.05 * attempt * attempt)  # the transaction rolled back: running it again is safe
         return outcome
 
-    def _attempt(self, actions: list[Action], fingerprints: dict[str, str], started: float | None = None) -> list[NodeOutcome]:
+    def _attempt(
+        self, actions: list[Action], fingerprints: dict[str, str], started: float | None = None
+    ) -> tuple[list[NodeOutcome], bool]:
         """`actions` in one transaction: every outcome completed, or (after a rollback) the failure
-        of the node that failed, with the others failed as rolled back."""
+        of the node that failed first, then the others as rolled back; and whether the failure was a
+        transaction conflict (DuckLake's commit lost to another writer, the catalog was busy), which
+        running the same work again can cure."""
         cursor = self.con.cursor()
         key = actions[0].node
         with self._lock:
@@ -256,7 +255,7 @@ class Runner:
             return [
                 NodeOutcome(a.node, COMPLETED, rows, seconds + share, message, sql=sql_text)
                 for a, _, rows, message, sql_text, seconds, _ in done
-            ]
+            ], False
         except Exception as exc:
             _rollback(cursor)
             status = TIMED_OUT if self._timed_out.is_set() and _is_interrupt(exc) else FAILED
@@ -269,7 +268,7 @@ class Runner:
             others = [
                 NodeOutcome(a.node, status, error=f"rolled back with {action.node}") for a in actions if a is not action
             ]
-            return [failed, *others]
+            return [failed, *others], isinstance(exc, duckdb.TransactionException)
         finally:
             with self._lock:
                 self._running.pop(key, None)
