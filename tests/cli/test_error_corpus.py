@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from featherbox.testing import write_project
 
@@ -26,6 +27,11 @@ GRAPH = ("run", "plan", "status", "graph")  # `query` reads the lake only: graph
 QUERY_SQL = "SELECT 1 AS one"
 GOOD_CSV = {"src/a.csv": "id,name\n1,a\n2,b\n"}
 CSV_ADAPTER = "type: localfile\nconfig: {base_path: src}\npath: '*.csv'\nformat: csv\n"
+GZ_ADAPTER = "type: localfile\nconfig: {base_path: src}\npath: '*.csv.gz'\n"
+ZST_ADAPTER = "type: localfile\nconfig: {base_path: src}\npath: '*.csv.zst'\n"
+_LONG = b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(5000))
+HALF_GZIP = gzip.compress(_LONG)[: len(gzip.compress(_LONG)) // 2]
+HALF_ZSTD = zstandard.ZstdCompressor().compress(_LONG)[: len(zstandard.ZstdCompressor().compress(_LONG)) // 2]
 
 
 @dataclass
@@ -84,6 +90,25 @@ CASES = [
     Case("localfile-corrupt-gzip", {"adapters/a.yml": "type: localfile\nconfig: {base_path: src}\npath: '*.csv.gz'\nformat: csv\n",
                                      "src/a.csv.gz": b"\x1f\x8b\x08\x00garbage-not-deflate"},
          ("a.csv.gz",), commands=("run",)),
+    Case("localfile-bad-line", {"adapters/a.yml": CSV_ADAPTER, "src/a.csv": "id,name\n1,a\n2,b,c\n"},
+         ("a.csv", "line 3", "3 fields where the header has 2"), commands=("run",)),
+    Case("localfile-bad-line-new-file", {"adapters/a.yml": GZ_ADAPTER, "src/b.csv.gz": gzip.compress(b"id,name\n3,c\n4,d,x\n")},
+         ("b.csv.gz", "line 3"), commands=("run",), prepare="run",
+         before={"adapters/a.yml": GZ_ADAPTER, "src/a.csv.gz": gzip.compress(b"id,name\n1,a\n")}),
+    Case("localfile-truncated-gzip", {"adapters/a.yml": GZ_ADAPTER, "src/a.csv.gz": HALF_GZIP}, ("a.csv.gz", "truncated gzip"),
+         commands=("run",)),
+    Case("localfile-truncated-zstd", {"adapters/a.yml": ZST_ADAPTER, "src/a.csv.zst": HALF_ZSTD}, ("a.csv.zst", "truncated zstd"),
+         commands=("run",)),
+    Case("localfile-range-not-a-date", {"adapters/a.yml": "type: localfile\npath: '[YYYY].csv'\nrange: {since: 2024-13-45}\n"},
+         ("adapters/a.yml:3", "range.since", "2024-13-45")),
+    Case("localfile-range-until-before-since",
+         {"adapters/a.yml": "type: localfile\npath: '[YYYY].csv'\nrange:\n  since: 2024-02-01\n  until: 2024-01-01\n"},
+         ("adapters/a.yml:5", "range.until", "before range.since")),
+    Case("localfile-base-path-is-a-file", {"adapters/a.yml": "type: localfile\nconfig: {base_path: a.csv}\npath: '*.csv'\n",
+                                           "a.csv": "id\n1\n"},
+         ("adapters/a.yml", "config.base_path 'a.csv' is a file"), commands=("run",)),
+    Case("localfile-unquoted-time-path", {"adapters/a.yml": "type: localfile\npath: [YYYY]/[MM]/app_[DD].csv\n"},
+         ("adapters/a.yml:2", "put path's value in quotes: path: '[YYYY]/[MM]/app_[DD].csv'")),
     # --- runtime failures ---
     Case("model-fails-at-runtime", {"models/m.yml": "sql: SELECT error('corpus boom') AS x\n"}, ("main.m", "corpus boom"),
          commands=("run",)),

@@ -58,6 +58,14 @@ class AdapterType(ABC):
     def output_tables(self) -> list[str]:
         """Qualified names (`schema.table`) of the lake tables this adapter writes."""
 
+    @classmethod
+    def config_issues(cls, document: dict) -> list[tuple[str, str]]:
+        """Problems in an adapter file that `config_schema` cannot express (a date that does not
+        exist, two keys that contradict each other), as (field, message) pairs: `fbox` reports them
+        with the file and line of the field, like schema errors, before anything runs. Called only
+        when the document passed the schema. The default finds none."""
+        return []
+
     def data_config(self) -> dict:
         """The part of the adapter file that changes what is loaded (fingerprinted by the planner)."""
         return {k: v for k, v in self.spec.raw.items() if k != "description"}

@@ -102,7 +102,7 @@ def adapter_new(
     ),
     base_path: Optional[str] = typer.Option(
         None, "--base-path",
-        help="localfile: directory the path is relative to (default: sources).",
+        help="localfile: directory the path is relative to (default: ., the project directory).",
     ),
     db_path: Optional[str] = typer.Option(None, "--db-path", help="sqlite: the SQLite file, relative to the project."),
     tables: Optional[str] = typer.Option(

@@ -56,6 +56,8 @@ class RunProgress:
         elif outcome.status == "completed":
             rows = f"{outcome.rows} rows, " if action.action != "destroy" else ""
             line = f"{counter} ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})"
+            if "skipped" in outcome.message:  # a load that left data out on purpose (bad_lines: skip) says so
+                line += f"; {outcome.message}"
         else:
             line = f"{counter} ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}"
         if self._progress:

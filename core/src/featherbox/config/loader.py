@@ -86,12 +86,29 @@ def read_yaml(file: Path) -> tuple[Any, dict[str, int], list[ConfigIssue]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ", ".join(part for part in (exc.context, exc.problem) if part) or "cannot parse"
+        problem += _bracket_hint(text, exc)
         return None, {}, [ConfigIssue(file, "", f"invalid YAML: {problem}", mark.line + 1 if mark else None)]
     except yaml.YAMLError as exc:
         return None, {}, [ConfigIssue(file, "", f"invalid YAML: {exc}")]
     finally:
         loader.dispose()
     return data, lines, issues
+
+
+_BRACKETED = re.compile(r"^\s*(?:-\s+)?([^\s:#'\"][^:#]*?):\s+(\[[^\]]*\]\S.*?)\s*(?:#.*)?$")
+
+
+def _bracket_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
+    """A value such as `path: [YYYY]/[MM]/x.csv` starts a YAML list at `[`: say to quote it."""
+    marks = {m.line for m in (exc.problem_mark, exc.context_mark) if m is not None}
+    lines = text.splitlines()
+    for line in sorted(marks):
+        match = _BRACKETED.match(lines[line]) if line < len(lines) else None
+        if match:
+            key, value = match.groups()
+            quoted = "'" + value.replace("'", "''") + "'"
+            return f" — a value that starts with '[' is read as a YAML list; put {key}'s value in quotes: {key}: {quoted}"
+    return ""
 
 
 def _record_lines(node: yaml.Node, path: str, file: Path, lines: dict, issues: list, stack: set[int]) -> None:
@@ -325,6 +342,8 @@ class _ProjectLoader:
         if cls is not None:
             owner = f"the {type_name} adapter plugin"
             self.add_new(validate(data, cls.config_schema, file, lines, schema_owner=owner, check_schema=not first_party(cls)))
+            if len(self.issues) == start:
+                self.add_new(self.adapter_issues(cls, data, file, lines, owner))
         if len(self.issues) > start:
             return None
         return AdapterSpec(
@@ -336,6 +355,14 @@ class _ProjectLoader:
             description=data.get("description"),
             lines=lines,
         )
+
+    def adapter_issues(self, cls, data: dict, file: Path, lines: dict, owner: str) -> list[ConfigIssue]:
+        """What the adapter type finds wrong beyond its schema (`AdapterType.config_issues`)."""
+        try:
+            found = list(cls.config_issues(data))
+        except Exception as exc:  # a plugin's check must not turn into a traceback
+            return [ConfigIssue(file, "", f"cannot check this: {owner}'s config check failed ({type(exc).__name__}: {exc})")]
+        return [ConfigIssue(file, field, message, lines.get(field)) for field, message in found]
 
     # models/**/*.yml
 

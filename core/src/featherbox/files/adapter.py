@@ -6,14 +6,16 @@ listing, time patterns, ranges, update strategies, the ledger and reading live h
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_table, sql_string, values_sql
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
-from featherbox.files.headers import headers_match
-from featherbox.files.integrity import GzipChecks
+from featherbox.files.compression import compression_of
+from featherbox.files.diagnose import SNIFF, csv_bad_line, csv_line_error, first_paragraph
+from featherbox.files.headers import headers_match, probe_files
+from featherbox.files.integrity import IntegrityChecks
 from featherbox.files.patterns import PathPattern, listing_globs, parse_pattern
 from featherbox.files.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
 from featherbox.files.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
@@ -44,8 +46,14 @@ def file_adapter_schema(type_name: str, config_properties: dict, config_required
             "range": {
                 "type": "object",
                 "properties": {
-                    "since": {"type": "string", "pattern": ISO_TIME, "description": "ISO-8601; files from this time on"},
-                    "until": {"type": "string", "pattern": ISO_TIME, "description": "ISO-8601, exclusive; open if omitted"},
+                    "since": {
+                        "type": "string", "pattern": ISO_TIME,
+                        "description": "ISO-8601 date or date-time, UTC unless it has an offset; files from this time on",
+                    },
+                    "until": {
+                        "type": "string", "pattern": ISO_TIME,
+                        "description": "ISO-8601 date or date-time, UTC unless it has an offset; exclusive; open if omitted",
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -54,10 +62,19 @@ def file_adapter_schema(type_name: str, config_properties: dict, config_required
                 "description": "a files strategy: filename (default), content, full, or one a plugin provides",
             },
             "delete_missing": {"type": "boolean", "description": "content strategy: drop rows of files that vanished"},
+            "verify_compressed": {
+                "type": "boolean",
+                "description": "decompress every gzip and zstd file once more while DuckDB reads it, so a truncated "
+                "or corrupt file fails the load instead of loading part of its rows (default true)",
+            },
             "verify_gzip": {
                 "type": "boolean",
-                "description": "stream every .gz file through zlib while DuckDB reads it, so a truncated "
-                "file fails the load instead of loading part of its rows (default true)",
+                "description": "the older name of verify_compressed; false turns the check off",
+            },
+            "bad_lines": {
+                "enum": ["fail", "skip"],
+                "description": "csv/tsv: a line DuckDB cannot read (wrong number of fields, a value of the wrong "
+                "type) fails the load (fail, the default) or is left out and counted in the run's output (skip)",
             },
             "lookback": {
                 "type": "string",
@@ -76,6 +93,29 @@ class FileAdapter(AdapterType):
 
     location_label: ClassVar[str] = "files"
 
+    @classmethod
+    def config_issues(cls, document: dict) -> list[tuple[str, str]]:
+        """`range` values that are not real times, or an empty range (see `AdapterType.config_issues`)."""
+        issues, bounds = [], {}
+        for key in ("since", "until"):
+            value = (document.get("range") or {}).get(key)
+            if value is None:
+                continue
+            try:
+                bounds[key] = _parse_time(value)
+            except ValueError as exc:
+                why = "its UTC offset is out of range" if "offset" in str(exc) else str(exc)
+                issues.append((f"range.{key}", f"{value!r} is not a valid date or date-time ({why}); write e.g. 2024-01-31 or 2024-01-31T09:00:00+09:00"))
+        if len(bounds) == 2 and bounds["until"] <= bounds["since"]:
+            since, until = (document["range"][key] for key in ("since", "until"))
+            relation = "the same time as" if bounds["until"] == bounds["since"] else "before"
+            issues.append(("range.until", f"{until!r} is {relation} range.since {since!r}, so no file could match; until is exclusive and must come after since"))
+        if document.get("bad_lines") == "skip" and isinstance(document.get("path"), str):
+            kind = normalize_format(document.get("format"), document["path"])["type"]
+            if kind not in ("csv", "tsv"):
+                issues.append(("bad_lines", f"bad_lines: skip applies to csv and tsv files only, and these are {kind}"))
+        return issues
+
     # --- what a file-system plugin provides -------------------------------------------------
     def filesystem(self) -> fsspec.AbstractFileSystem:
         raise NotImplementedError
@@ -93,6 +133,14 @@ class FileAdapter(AdapterType):
     def location(self) -> str:
         """Where the files are, for messages (no credentials)."""
         return self.root()
+
+    def location_problem(self) -> str | None:
+        """Why the files cannot be listed at all (the base is not a directory), or None."""
+        return None
+
+    def no_files_hint(self) -> str:
+        """Why a listing may have found nothing (the base does not exist), or ""."""
+        return ""
 
     def scrub(self, error: BaseException | str) -> str:
         """An error's text without credentials."""
@@ -134,6 +182,9 @@ class FileAdapter(AdapterType):
 
     def list_files(self, since: datetime | None = None) -> list[FileInfo]:
         """Files matching the path and range; with `since`, only those from that time on."""
+        problem = self.location_problem()
+        if problem:
+            raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): {problem}")
         fs, root, pattern = self.filesystem(), self.root(), self.pattern
         range_since, until = self.time_range()
         since = max(filter(None, (since, range_since)), default=None)
@@ -216,44 +267,111 @@ class FileAdapter(AdapterType):
         rows = con.execute(f"SELECT count(*) FROM {quote_table(self.table)}").fetchone()[0]
         return LoadResult({self.table: rows}, {"files": files}, message, incremental=not full)
 
-    def _select(self, files: list[FileInfo]) -> str:
-        root, fmt = self.root(), self.format
-        mapping = [(self.duckdb_path(f"{root}/{f.path}"), f.path, f.file_time) for f in files]
+    def _compression(self, info: FileInfo) -> str | None:
+        return compression_of(info.path, self.format.get("compression", "auto"))
+
+    def _bad_lines(self) -> str:
+        return self.spec.raw.get("bad_lines", "fail") if self.format["type"] in ("csv", "tsv") else "fail"
+
+    def _select(self, files: list[FileInfo]) -> tuple[str | None, list[FileInfo]]:
+        """The query reading `files`, and the files left out of it because they hold no row (empty,
+        blank lines only, a CSV header only, a JSON `[]`); the query is None when that is all of them."""
+        root, fmt, fs = self.root(), self.format, self.filesystem()
+        heads = probe_files(fs, [(f"{root}/{f.path}", self._compression(f)) for f in files], fmt)
+        empty = [f for f, head in zip(files, heads) if head.rows is False]
+        kept = [(f, head) for f, head in zip(files, heads) if head.rows is not False]
+        if not kept:
+            return None, empty
+        mapping = [(self.duckdb_path(f"{root}/{f.path}"), f.path, f.file_time) for f, _ in kept]
         same_header = False
         if fmt["type"] in ("csv", "tsv") and not fmt.get("columns") and fmt.get("header", True):
-            same_header = headers_match(self.filesystem(), [f"{root}/{f.path}" for f in files], int(fmt.get("skip", 0)))
-        call = read_call([m[0] for m in mapping], fmt, same_header)
-        return select_with_file_columns(call, mapping, self.pattern.has_time)
+            same_header = headers_match([head for _, head in kept])
+        try:
+            call = read_call([m[0] for m in mapping], fmt, same_header, self._bad_lines())
+        except FeatherBoxError as exc:
+            raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): {exc}") from None
+        return select_with_file_columns(call, mapping, self.pattern.has_time), empty
 
-    def _gzip_checks(self, files: list[FileInfo]) -> GzipChecks:
+    def _checks(self, files: list[FileInfo]) -> IntegrityChecks:
         root = self.root()
-        enabled = self.spec.raw.get("verify_gzip", True)
-        return GzipChecks(self.filesystem(), [(f"{root}/{f.path}", f.path) for f in files], self.name, enabled)
+        enabled = self.spec.raw.get("verify_compressed", True) and self.spec.raw.get("verify_gzip", True)
+        checked = [(f"{root}/{f.path}", f.path, self._compression(f)) for f in files]
+        return IntegrityChecks(self.filesystem(), checked, self.name, enabled)
 
-    def _read_error(self, exc: Exception, files: list[FileInfo]) -> FeatherBoxError:
+    def _read_error(self, exc: Exception, files: list[FileInfo], checks: IntegrityChecks) -> FeatherBoxError:
+        """One line saying which file (and line) DuckDB could not read, and why."""
+        problem = checks.first_problem()  # a truncated or corrupt file explains any read error
+        if problem:
+            return problem
+        message = self.scrub(exc)
+        root = self.root()
+        shown = {self.duckdb_path(f"{root}/{f.path}"): f for f in files}
+        kept = "nothing of this load was kept — fix or remove the file and run again"
+        located = csv_line_error(message, self.format)
+        if located and located[0] in shown:
+            file, line, reason = located
+            return FeatherBoxError(f"adapter {self.name}: file {shown[file].path}, line {line}: {reason}; {kept}")
+        if self.format["type"] in ("csv", "tsv") and (SNIFF in message or located):
+            for info in files:
+                found = csv_bad_line(self.filesystem(), f"{root}/{info.path}", self._compression(info), self.format)
+                if found:
+                    return FeatherBoxError(f"adapter {self.name}: file {info.path}, line {found[0]}: {found[1]}; {kept}")
+        text = first_paragraph(message)
+        for full, info in shown.items():
+            text = text.replace(full, info.path)
         names = ", ".join(f.path for f in files[:5]) + (" ..." if len(files) > 5 else "")
+        return FeatherBoxError(f"adapter {self.name}: reading {_count(len(files), 'file')} ({names}) failed: {text}")
+
+    def _no_files(self) -> FeatherBoxError:
+        since, until = self.time_range()
+        window = ""
+        if since or until:
+            window = " with a file time" + (f" from {since:%Y-%m-%d %H:%M:%S} UTC" if since else "") + (
+                f" before {until:%Y-%m-%d %H:%M:%S} UTC" if until else ""
+            ) + " (range)"
+        hint = self.no_files_hint()
         return FeatherBoxError(
-            f"adapter {self.name}: reading {_count(len(files), 'file')} ({names}) failed: {self.scrub(exc)}"
+            f"adapter {self.name} ({self.spec.file}): no {self.location_label} match "
+            f"path {self.spec.raw['path']!r} under {self.location()}{window}" + (f": {hint}" if hint else "")
         )
+
+    def _read(self, con, files: list[FileInfo], write) -> tuple[str | None, list[FileInfo]]:
+        """Read `files`: `write(query, files read)` runs the statement, with the integrity checks of
+        every file alongside. Returns the query (None when no file holds a row) and the files without rows."""
+        checks = self._checks(files)
+        read = files
+        try:
+            query, empty = self._select(files)
+            if query is not None:
+                left_out = {f.path for f in empty}
+                read = [f for f in files if f.path not in left_out]
+                write(query, read)
+        except FeatherBoxError:
+            checks.close()
+            raise
+        except Exception as exc:
+            raise self._read_error(exc, read, checks) from exc
+        checks.raise_problems()
+        return query, empty
 
     def _full_load(self, con, listing: list[FileInfo], run_id: str) -> str:
         if not listing:
-            raise FeatherBoxError(
-                f"adapter {self.name} ({self.spec.file}): no {self.location_label} match "
-                f"path {self.spec.raw['path']!r} under {self.root()}"
-            )
+            raise self._no_files()
         con.execute("CREATE SCHEMA IF NOT EXISTS main")
-        checks = self._gzip_checks(listing)
-        try:
-            con.execute(f"CREATE OR REPLACE TABLE {quote_table(self.table)} AS {self._select(listing)}")
-        except Exception as exc:
-            checks.close()
-            raise self._read_error(exc, listing) from exc
-        checks.raise_problems()
+        table = quote_table(self.table)
+        query, empty = self._read(con, listing, lambda q, _: con.execute(f"CREATE OR REPLACE TABLE {table} AS {q}"))
+        if query is None:  # no file holds a row: the declared columns (if any) and FeatherBox's own
+            con.execute(f"CREATE OR REPLACE TABLE {table} ({self._bare_columns()})")
         old = self.ledger(con)
         present = {f.path for f in listing}
         self._write_ledger(con, listing, run_id, removed=[f for p, f in old.items() if p not in present])
-        return f"loaded {_count(len(listing), 'file')}"
+        return f"loaded {_count(len(listing), 'file')}" + _empty_note(empty) + self._skipped_note(con, query)
+
+    def _bare_columns(self) -> str:
+        """The columns of a table made from files that hold no row: the declared ones and FeatherBox's."""
+        declared = [f'"{name}" {kind}' for name, kind in (self.format.get("columns") or {}).items()]
+        own = ["_source_file VARCHAR"] + (["_file_time TIMESTAMP"] if self.pattern.has_time else [])
+        return ", ".join(declared + own)
 
     def _incremental_load(self, con, selection: FileSelection, run_id: str) -> str:
         table = quote_table(self.table)
@@ -262,21 +380,43 @@ class FileAdapter(AdapterType):
             paths = ", ".join(sql_string(f.path) for f in replaced)
             con.execute(f"DELETE FROM {table} WHERE _source_file IN ({paths})")
         to_read = selection.new + selection.changed
+        query, empty = None, []
         if to_read:
-            query = self._select(to_read)
-            checks = self._gzip_checks(to_read)
-            try:
-                self._add_new_columns(con, query, to_read)
+            def write(query: str, read: list[FileInfo]) -> None:
+                self._add_new_columns(con, query, read)
                 con.execute(f"INSERT INTO {table} BY NAME {query}")
-            except FeatherBoxError:
-                checks.close()
-                raise
-            except Exception as exc:
-                checks.close()
-                raise self._read_error(exc, to_read) from exc
-            checks.raise_problems()
+
+            query, empty = self._read(con, to_read, write)
         self._write_ledger(con, to_read, run_id, removed=selection.removed)
-        return selection.describe()
+        return selection.describe() + _empty_note(empty) + self._skipped_note(con, query)
+
+    def _skipped_note(self, con, query: str | None) -> str:
+        """With `bad_lines: skip`: which lines DuckDB left out of this load, from its reject tables."""
+        if query is None or self._bad_lines() != "skip":
+            return ""
+        root = self.root()
+        try:
+            rows = con.execute(
+                "SELECT s.file_path, e.line FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) "
+                "ORDER BY s.file_path, e.line"
+            ).fetchall()
+        except Exception:
+            return ""
+        if not rows:
+            return ""
+        by_file: dict[str, list[int]] = {}
+        for path, line in rows:
+            shown = path[len(root) + 1 :] if path.startswith(root + "/") else path
+            by_file.setdefault(shown, [])
+            if line not in by_file[shown]:
+                by_file[shown].append(line)
+        count = sum(len(lines) for lines in by_file.values())
+        detail = "; ".join(
+            f"{path} line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:10]))}{' ...' if len(lines) > 10 else ''}"
+            for path, lines in list(by_file.items())[:5]
+        )
+        more = f"; {len(by_file) - 5} more files" if len(by_file) > 5 else ""
+        return f"; skipped {_count(count, 'bad line')} (bad_lines: skip): {detail}{more}"
 
     def _add_new_columns(self, con, query: str, files: list[FileInfo]) -> None:
         incoming = con.execute(f"DESCRIBE {query}").fetchall()
@@ -315,11 +455,20 @@ def _widens(old: str, new: str) -> bool:
 
 
 def _parse_time(value) -> datetime | None:
+    """A `range` bound as a naive UTC time (file times from path tokens are UTC); an offset converts."""
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).replace(tzinfo=None)
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=None)
+
+
+def _empty_note(files: list[FileInfo]) -> str:
+    if not files:
+        return ""
+    names = ", ".join(f.path for f in files[:3]) + (" ..." if len(files) > 3 else "")
+    return f" ({_count(len(files), 'file')} without rows: {names})"
 
 
 def _mtime(info: dict) -> float | None:

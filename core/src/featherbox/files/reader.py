@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident, sql_string
+from featherbox.files.compression import compression_of, duckdb_auto, strip_compression_suffix
 
 FORMATS = ("csv", "tsv", "json", "ndjson", "parquet")
 COMPRESSIONS = ("auto", "gzip", "zstd", "none")
@@ -44,20 +46,35 @@ def normalize_format(fmt: str | dict | None, path: str) -> dict:
 
 
 def guess_format(path: str) -> str:
-    name = path.lower()
-    for suffix in (".gz", ".zst", ".zstd"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+    name = strip_compression_suffix(path).lower()
     for ext, fmt in ((".parquet", "parquet"), (".tsv", "tsv"), (".ndjson", "ndjson"), (".jsonl", "ndjson"), (".json", "json")):
         if name.endswith(ext):
             return fmt
     return "csv"
 
 
-def read_call(paths: list[str], fmt: dict, same_header: bool = False) -> str:
+def duckdb_compression(paths: list[str], declared: str = "auto") -> str:
+    """The `compression` to give DuckDB for `paths`: `auto` when DuckDB's own detection (by the
+    suffixes `.gz` and `.zst`) finds what FeatherBox finds, otherwise the one compression they share."""
+    if declared != "auto":
+        return declared
+    if all(compression_of(p) == duckdb_auto(p) for p in paths):
+        return "auto"
+    kinds = {compression_of(p) or "none" for p in paths}
+    if len(kinds) == 1:
+        return kinds.pop()
+    raise FeatherBoxError(
+        f"the files mix compressions ({', '.join(sorted(kinds))}) and some have a suffix DuckDB does not "
+        "recognise (only .gz and .zst, in lower case): rename them or set `format.compression`"
+    )
+
+
+def read_call(paths: list[str], fmt: dict, same_header: bool = False, bad_lines: str = "fail") -> str:
     """A DuckDB table function call reading `paths`, with the file name in column `_source_file`.
 
     `same_header`: the CSV files are known to share one header, so DuckDB need not sniff each.
+    `bad_lines`: `fail` (DuckDB's strict mode) or `skip` (CSV lines DuckDB cannot read are left out
+    and recorded in its reject tables).
     """
     files = "[" + ", ".join(sql_string(p) for p in paths) + "]"
     kind = fmt["type"]
@@ -66,7 +83,7 @@ def read_call(paths: list[str], fmt: dict, same_header: bool = False) -> str:
     if kind == "parquet":
         options.append("union_by_name = true")
         return f"read_parquet({files}, {', '.join(options)})"
-    compression = fmt.get("compression", "auto")
+    compression = duckdb_compression(paths, fmt.get("compression", "auto"))
     if compression != "auto":
         options.append(f"compression = {sql_string(compression)}")
     if columns:
@@ -88,8 +105,13 @@ def read_call(paths: list[str], fmt: dict, same_header: bool = False) -> str:
         options.append(f"nullstr = {sql_string(fmt['null'])}")
     if fmt.get("timestamp_format"):
         options.append(f"timestampformat = {sql_string(fmt['timestamp_format'])}")
-    if fmt.get("skip"):
-        options.append(f"skip = {int(fmt['skip'])}")
+    # always given: DuckDB's sniffer otherwise may skip leading lines on its own, e.g. take a last
+    # line with one field too many for the header and drop every line above it
+    options.append(f"skip = {int(fmt.get('skip') or 0)}")
+    options.append("strict_mode = true")
+    if bad_lines == "skip":
+        options.append("ignore_errors = true")
+        options.append("store_rejects = true")
     if not columns and not same_header:
         options.append("union_by_name = true")
     return f"read_csv({files}, {', '.join(options)})"

@@ -95,7 +95,8 @@ def new_adapter(
             raise FeatherBoxError("--path must not be empty")
         fmt = fmt or (guess_format(path) if path else "csv")
         path = (path or f"{name}/*.{_extension(fmt)}").lstrip("/")
-        config = {"base_path": base_path or DEFAULT_BASE_PATH} if type_name == "localfile" else None
+        # the adapter's own default: --path is relative to the project directory, as a user reads it
+        config = {"base_path": base_path or "."} if type_name == "localfile" else None
         text = templates.file_adapter(name, type_name, cls.config_schema, path, fmt, config, description)
         written_tables = [f"{MAIN_SCHEMA}.{name}"]
     elif type_name == "sqlite":

@@ -123,7 +123,8 @@ format:
 #   full     - reload everything on every change
 update_strategy: filename
 
-# Only files whose time (from the time tokens) falls in this range:
+# Only files whose time (from the time tokens) falls in this range (UTC unless the value has an
+# offset such as +09:00; until is exclusive):
 # range:
 #   since: 2024-01-01T00:00:00
 #   until: 2025-01-01T00:00:00

@@ -12,7 +12,7 @@ class LocalFileAdapter(FileAdapter):
     description = "csv/tsv/json/ndjson/parquet files (gz/zst) on the local disk"
     config_schema = file_adapter_schema(
         "localfile",
-        {"base_path": {"type": "string", "minLength": 1, "description": "directory the path is relative to; relative to the project"}},
+        {"base_path": {"type": "string", "minLength": 1, "description": "directory the path is relative to; relative to the project (default: the project directory)"}},
         [],
     )
 
@@ -25,3 +25,17 @@ class LocalFileAdapter(FileAdapter):
         base = Path(self.spec.config.get("base_path", "."))
         base = base if base.is_absolute() else self.project.root / base
         return str(base.resolve()).rstrip("/")
+
+    def _base(self) -> str:
+        return f"config.base_path {self.spec.config['base_path']!r}" if "base_path" in self.spec.config else "the project directory"
+
+    def location_problem(self) -> str | None:
+        root = Path(self.root())
+        if root.exists() and not root.is_dir():
+            return f"{self._base()} is a file ({root}), not a directory; base_path names the directory the path is relative to"
+        return None
+
+    def no_files_hint(self) -> str:
+        if not Path(self.root()).exists():
+            return f"{self._base()} ({self.root()}) does not exist"
+        return ""
