@@ -9,16 +9,19 @@ DIR/.plain/catalog.sqlite and its Parquet files go to DIR/.plain/lake/. PLAIN_TI
 time of every statement to stderr.
 
 Cold: CREATE TABLE AS for main.app_logs (every log file), app_db.users and app_db.orders (whole SQLite
-tables), then the three outputs in schema datastore (the models' own SQL from bench/project).
+tables), then the three outputs in schema datastore (the models' own SQL from bench/project); the
+loaded files and the watermarks are recorded in schema _plain.
 
 Incremental, all in ONE transaction (a failure leaves the lake as it was):
 
 1. Logs: reads only the log files not in `_plain.loaded_files` into a temp table, appends them to
    main.app_logs and records them. The touched days are the distinct days of those rows (NULL
    times form a NULL day).
-2. users/orders: reads only the rows whose `updated_at` is past the lake's max(updated_at) (the
-   watermark; the filter runs inside SQLite on its index), and merges them by id (DELETE the changed
-   ids, INSERT the new versions).
+2. users/orders: reads only the rows whose `updated_at` is past the watermark (the max(updated_at)
+   loaded so far, kept in `_plain.watermarks`; the filter runs inside SQLite on its index), and
+   merges them by id (DELETE the changed ids, INSERT the new versions). Strictly past: a row written
+   later with the watermark's own updated_at would be missed (the generator's increments never do
+   that; FeatherBox reads `>=` and skips the rows it already has).
 3. daily_active_users and user_activity: deletes the rows of the touched days and inserts those
    days again, computed by the models' SQL with main.app_logs restricted to the touched days by
    range predicates (`ts >= d AND ts < d + 1 day`, consecutive days as one range), which DuckLake
@@ -109,6 +112,8 @@ def cold(work: Path) -> None:
     db = q(str(data / "app.sqlite"))
     for table in ("users", "orders"):
         run(con, f"CREATE TABLE app_db.{table} AS SELECT * FROM sqlite_scan({db}, {q(table)})")
+    run(con, "CREATE TABLE _plain.watermarks AS SELECT 'users' AS name, max(updated_at) AS mark FROM app_db.users "
+             "UNION ALL SELECT 'orders', max(updated_at) FROM app_db.orders")
     run(con, "CREATE SCHEMA datastore")
     for name, sql in MODELS.items():
         run(con, f"CREATE TABLE datastore.{name} AS {sql}")
@@ -170,13 +175,12 @@ def incremental(work: Path) -> None:
 
     # 2. only the users/orders rows past the watermark; the filter runs inside SQLite (index on updated_at)
     run(con, f"ATTACH {q(str(data / 'app.sqlite'))} AS src (TYPE sqlite, READ_ONLY)")
-    changed = {}
+    changed, marks = {}, dict(run(con, "SELECT name, mark FROM _plain.watermarks").fetchall())
     for table in ("users", "orders"):
-        mark = run(con, f"SELECT max(updated_at) FROM app_db.{table}").fetchone()[0]
         run(con, f"CREATE TEMP TABLE delta_{table} AS SELECT * FROM app_db.{table} LIMIT 0")
         changed[table] = run(con,
             f"INSERT INTO temp.delta_{table} SELECT * FROM sqlite_query('src', "
-            f"{q(f'SELECT * FROM {table} WHERE updated_at > {q(mark)}')})"
+            f"{q(f'SELECT * FROM {table} WHERE updated_at > {q(marks[table] or str())}')})"
         ).fetchone()[0]
     users_changed = changed["users"] > 0
     of_changed_users = "o.user_id IN (SELECT id FROM temp.delta_users)"
@@ -188,6 +192,8 @@ def incremental(work: Path) -> None:
         if changed[table]:
             run(con, f"DELETE FROM app_db.{table} WHERE id IN (SELECT id FROM temp.delta_{table})")
             run(con, f"INSERT INTO app_db.{table} SELECT * FROM temp.delta_{table}")
+            run(con, f"UPDATE _plain.watermarks SET mark = (SELECT max(updated_at) FROM temp.delta_{table}) "
+                     f"WHERE name = {q(table)}")
 
     # 3. daily_active_users and user_activity: only the touched days (and, for user_activity, changed users)
     logs = "main.app_logs"
