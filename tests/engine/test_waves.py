@@ -56,16 +56,10 @@ def test_ready_models_commit_together(backend, tmp_path):
     assert set(ran(payload).values()) == {"completed"} and len(ran(payload)) == 7
     commits = _run_snapshots(root, payload["run_id"])
     messages = [c["message"] for c in commits]
-    # one commit for the adapter, one for the four wide.* models, one for the two marts (a catalog
-    # with parallel writers shares a wave out among threads only from 2 x WAVE_SHARE models)
-    assert messages == [
-        f"create events (run {payload['run_id']})",
-        f"build 4 models (run {payload['run_id']})",
-        f"build 2 models (run {payload['run_id']})",
-    ]
-    assert [json.loads(c["extra"])["nodes"] for c in commits[1:]] == [
-        ["wide.a", "wide.b", "wide.c", "wide.d"], ["marts.ab", "marts.cd"],
-    ]
+    # one commit for the adapter and one for the six models: the marts read wide.* models written
+    # earlier in the same transaction
+    assert messages == [f"create events (run {payload['run_id']})", f"build 6 models (run {payload['run_id']})"]
+    assert json.loads(commits[1]["extra"])["nodes"] == ["wide.a", "wide.b", "wide.c", "wide.d", "marts.ab", "marts.cd"]
     assert query(root, "SELECT * FROM marts.ab ORDER BY id") == [
         {"id": 1, "amount": 30}, {"id": 2, "amount": 9}, {"id": 3, "amount": 21},
     ]
@@ -87,7 +81,9 @@ def test_a_failing_model_rolls_its_wave_back_and_fails_alone(backend, tmp_path):
     tables = {r["name"] for r in query(root, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() WHERE schema_name = 'wide'")}
     assert tables == {"wide.a", "wide.c"}  # wide.b published nothing
     logs = fbox("logs", payload["run_id"], project=root).stdout
-    assert "rolled back" in logs and "each runs on its own" in logs
+    assert "rolled back at wide.b" in logs and "wide.b runs again on its own, the others in a new wave" in logs
+    nodes = [json.loads(c["extra"]).get("nodes") for c in _run_snapshots(root, payload["run_id"])[1:]]
+    assert nodes == [["wide.a", "wide.c", "wide.d", "marts.cd"]]  # the wave again, without wide.b and marts.ab
 
     # the next run builds only what is still to do
     (root / "models/wide/b.yml").write_text(PROJECT["models/wide/b.yml"])
@@ -95,27 +91,63 @@ def test_a_failing_model_rolls_its_wave_back_and_fails_alone(backend, tmp_path):
     assert ran(again) == {"wide.b": "completed", "marts.ab": "completed"}
 
 
-@pytest.mark.parametrize(
-    "serial, ready, sizes",
-    [
-        (True, 5, [5]),
-        (True, 150, [75, 75]),  # at most WAVE_LIMIT (100) models a wave
-        (False, 5, [5]),  # parallel writers: one wave until there are enough models to share out
-        (False, 25, [13, 12]),
-        (False, 45, [12, 11, 11, 11]),  # never more waves than threads
-    ],
-)
-def test_ready_models_are_grouped_into_waves(serial, ready, sizes):
-    from featherbox.execute.lake import LakeObjects
-    from featherbox.execute.runner import Runner
+def test_an_incremental_model_waits_for_its_inputs_to_commit(backend, tmp_path):
+    files = {
+        **PROJECT,
+        # reads the changes of wide.a between committed snapshots: never in the wave that writes wide.a
+        "models/marts/by_day.yml": """
+            materialized: delete+insert
+            time_column: id
+            sql: SELECT id, sum(amount) AS amount FROM wide.a GROUP BY id
+        """,
+        "models/marts/top.yml": "sql: SELECT max(amount) AS top FROM marts.by_day\n",
+    }
+    root = _project(backend, tmp_path, files)
+    payload = run_json(root)
+    nodes = [json.loads(c["extra"]).get("nodes") for c in _run_snapshots(root, payload["run_id"])[1:]]
+    assert nodes == [
+        ["wide.a", "wide.b", "wide.c", "wide.d", "marts.ab", "marts.cd"],
+        ["marts.by_day", "marts.top"],
+    ]
+    (root / "sample/events/two.csv").write_text("id,amount\n4,100\n")
+    again = run_json(root)
+    by_day = next(a for a in again["actions"] if a["node"] == "marts.by_day")
+    assert "recomputed" in by_day["message"]  # incremental, from the committed change of wide.a
+    assert query(root, "SELECT * FROM marts.top") == [{"top": 100}]
+
+
+def _schedule(actions, graph):
+    from featherbox.execute.schedule import Schedule
+
+    return Schedule(actions, graph)
+
+
+def test_waves_respect_their_limit_and_run_one_at_a_time():
+    import networkx as nx
+
+    from featherbox.config.project import ModelSpec
+    from featherbox.execute import schedule as module
     from featherbox.plan.planner import Action
 
-    runner = Runner(None, None, {}, None, "r", threads=4, serial_transactions=serial, objects=LakeObjects())
-    models = [Action(f"m.t{i:03d}", "model", "create", "new model", "migrate") for i in range(ready)]
-    alone = [Action("events", "adapter", "update", "new data", "sync"), Action("m.old", "model", "destroy", "removed", "migrate")]
-    waves = runner._waves(alone + models)
-    assert [len(w) for w in waves] == [1, 1, *sizes]
-    assert sorted(a.node for w in waves[2:] for a in w) == [a.node for a in models]
+    graph = nx.DiGraph()
+    graph.add_node("events", kind="adapter", tables=["main.events"])
+    actions = [Action("events", "adapter", "create", "new adapter", "migrate")]
+    for i in range(module.WAVE_LIMIT + 50):
+        node = f"m.t{i:03d}"
+        graph.add_node(node, kind="model", spec=ModelSpec(f"t{i:03d}", "m", Path("x.yml"), "SELECT 1", {}), resolved={})
+        graph.add_edge("events", node)
+        actions.append(Action(node, "model", "create", "new model", "migrate", upstream=["events"]))
+    schedule = _schedule(actions, graph)
+    assert [[a.node for a in g] for g in schedule.transactions(schedule.ready())] == [["events"]]
+    schedule.finished(actions[:1])
+    schedule.complete("events")
+    first = schedule.transactions(schedule.ready())
+    assert [len(g) for g in first] == [module.WAVE_LIMIT]
+    assert schedule.transactions(schedule.ready()) == []  # one wave at a time
+    schedule.finished(first[0])
+    for action in first[0]:
+        schedule.complete(action.node)
+    assert [len(g) for g in schedule.transactions(schedule.ready())] == [50]
 
 
 def _flaky_adapter(error: Exception, failures: int):

@@ -23,12 +23,14 @@ from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import LAKE, LakeObjects, quote_table, sql_string
 from featherbox.extension import AdapterType, Detection, LoadContext
+from featherbox.execute.schedule import Schedule
 from featherbox.graph.dag import ADAPTER, MODEL
 from featherbox.plan.planner import DESTROY, Action, Plan
 from featherbox.secrets import redact
 from featherbox.state.versions import NodeVersion, record_version
 
 COMPLETED, FAILED, SKIPPED, TIMED_OUT = "completed", "failed", "skipped", "timed_out"
+AGAIN = "again"  # not an end: the node's wave rolled back and it runs again (Runner._execute_group)
 RETRIES = 5
 
 
@@ -63,22 +65,21 @@ class EmptyResultError(FeatherBoxError):
     pass
 
 
-#: the most nodes one wave transaction commits together
-WAVE_LIMIT = 100
-#: with a catalog that takes parallel writers, the ready models are shared out among the worker
-#: threads only in waves of at least this many: every transaction pays a catalog load and a commit
-WAVE_SHARE = 10
+@dataclass
+class Attempt:
+    """One transaction's outcomes (in the order of its actions); on failure the node that failed and
+    whether it was a transaction conflict (DuckLake's commit lost to another writer, the catalog was
+    busy), which running the same work again can cure."""
+
+    outcomes: list[NodeOutcome]
+    failed: NodeOutcome | None = None
+    conflict: bool = False
 
 
 class Runner:
-    """Runs a plan's actions as their inputs complete.
-
-    Models that are ready at the same time cannot read one another, so they are built in one DuckLake
-    transaction, a *wave*: DuckLake's cost is per commit, not per table. When any node of a wave
-    fails, the wave rolls back and each of its nodes runs again in a transaction of its own, so a
-    failing node still publishes nothing and takes no other node down. Adapters and destroys always
-    run alone. With a catalog that allows one writer (SQLite) one wave runs at a time; otherwise many
-    ready models are shared out among up to `threads` waves that commit side by side.
+    """Runs a plan's actions as their inputs complete, in the transactions `Schedule` groups them into:
+    adapters and destroys alone, models in waves (see `featherbox.execute.schedule`). With a catalog
+    that allows one writer (SQLite) the transactions take turns; adapters load side by side with them.
     """
 
     def __init__(
@@ -99,7 +100,6 @@ class Runner:
         self.run_id, self.threads, self.timeout, self.on_event = run_id, max(1, threads), timeout, on_event
         self.versions = dict(versions or {})
         self.objects = objects
-        self.serial = serial_transactions
         self._running: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
         self._timed_out = threading.Event()
@@ -111,67 +111,50 @@ class Runner:
 
     def run(self, plan: Plan) -> RunResult:
         result = RunResult(self.run_id)
-        actions = {a.node: a for a in plan.actions}
-        waiting = {n: set(a.upstream) for n, a in actions.items()}
-        futures: dict[Future, list[str]] = {}
+        schedule = Schedule(plan.actions, self.graph)
+        futures: dict[Future, list[Action]] = {}
         watchdog = self._start_watchdog()
         try:
             with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="fbox") as pool:
-                while waiting or futures:
-                    ready = []
-                    for node in sorted(n for n, deps in waiting.items() if not deps):
-                        del waiting[node]
-                        if self._timed_out.is_set():
-                            result.outcomes[node] = NodeOutcome(node, SKIPPED, message="run timed out")
-                            self.on_event("skipped", actions[node], result.outcomes[node])
-                            self._finish(node, actions, waiting, result)
-                            continue
-                        self.on_event("started", actions[node], None)
-                        ready.append(actions[node])
-                    for batch in self._waves(ready):
-                        futures[pool.submit(self._execute_wave, batch, plan.fingerprints)] = [a.node for a in batch]
+                while schedule.waiting or futures:
+                    ready = schedule.ready()
+                    if self._timed_out.is_set():
+                        for action in ready:
+                            self._end(schedule, result, action, NodeOutcome(action.node, SKIPPED, message="run timed out"))
+                        ready = []
+                    for group in schedule.transactions(ready):
+                        for action in group:
+                            self.on_event("started", action, None)
+                        futures[pool.submit(self._execute_group, group, plan.fingerprints)] = group
                     if not futures:
-                        if waiting:  # everything left waits on something that will never finish
-                            for node in sorted(waiting):
-                                result.outcomes[node] = NodeOutcome(node, SKIPPED, message="upstream did not run")
-                            waiting.clear()
+                        for node in sorted(schedule.waiting):  # waits on something that will never finish
+                            result.outcomes[node] = NodeOutcome(node, SKIPPED, message="upstream did not run")
                         break
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for future in done:
-                        futures.pop(future)
-                        for outcome in future.result():
-                            result.outcomes[outcome.node] = outcome
-                            self.on_event("finished", actions[outcome.node], outcome)
-                            self._finish(outcome.node, actions, waiting, result)
+                        group = futures.pop(future)
+                        schedule.finished(group)
+                        outcomes = future.result()
+                        if outcomes[0].status == AGAIN:
+                            schedule.again(group, alone=outcomes[0].node)
+                            continue
+                        for action, outcome in zip(group, outcomes):
+                            self._end(schedule, result, action, outcome)
         finally:
             if watchdog:
                 watchdog.cancel()
         return result
 
-    def _waves(self, ready: list[Action]) -> list[list[Action]]:
-        """The ready actions grouped into transactions: adapters and destroys alone, models in waves."""
-        alone = [[a] for a in ready if a.kind != MODEL or a.action == DESTROY]
-        models = [a for a in ready if a.kind == MODEL and a.action != DESTROY]
-        if not models:
-            return alone
-        count = 1 if self.serial else max(1, min(self.threads, len(models) // WAVE_SHARE))
-        count = max(count, -(-len(models) // WAVE_LIMIT))
-        return alone + [models[i::count] for i in range(count)]
-
-    def _finish(self, node: str, actions: dict[str, Action], waiting: dict[str, set[str]], result: RunResult) -> None:
-        outcome = result.outcomes[node]
+    def _end(self, schedule: Schedule, result: RunResult, action: Action, outcome: NodeOutcome) -> None:
+        result.outcomes[action.node] = outcome
+        self.on_event("skipped" if outcome.status == SKIPPED else "finished", action, outcome)
         if outcome.status == COMPLETED:
-            for other, deps in waiting.items():
-                deps.discard(node)
+            schedule.complete(action.node)
             return
-        from featherbox.graph.dag import downstream
-
-        for other in sorted(downstream(self.graph, node) if node in self.graph else ()):
-            if other in waiting:
-                del waiting[other]
-                skipped = NodeOutcome(other, SKIPPED, message=f"upstream {node} {outcome.status}")
-                result.outcomes[other] = skipped
-                self.on_event("skipped", actions[other], skipped)
+        for other in schedule.drop_downstream(action.node):
+            skipped = NodeOutcome(other, SKIPPED, message=f"upstream {action.node} {outcome.status}")
+            result.outcomes[other] = skipped
+            self.on_event("skipped", schedule.actions[other], skipped)
 
     def _start_watchdog(self) -> threading.Timer | None:
         if not self.timeout:
@@ -188,95 +171,107 @@ class Runner:
         timer.start()
         return timer
 
-    def _execute_wave(self, wave: list[Action], fingerprints: dict[str, str]) -> list[NodeOutcome]:
-        if len(wave) > 1:
-            with self._transaction_lock:
-                outcomes = None if self._timed_out.is_set() else self._attempt(wave, fingerprints)[0]
-            if outcomes and outcomes[0].status == COMPLETED:
-                return outcomes
-            if outcomes:
-                failed = outcomes[0]
-                reason = (failed.error.splitlines() or [failed.status])[0]
-                message = f"the wave of {len(wave)} models rolled back ({failed.node}: {reason}); each runs on its own"
-                self.on_event("log", wave[0], NodeOutcome(wave[0].node, "log", message=message))
-        return [self._execute(action, fingerprints) for action in wave]
+    def _execute_group(self, group: list[Action], fingerprints: dict[str, str]) -> list[NodeOutcome]:
+        """The outcomes of `group`, in order; a wave that failed on a node: [that node's outcome with
+        status AGAIN] (it is to run alone, the others to wait again)."""
+        if len(group) == 1:
+            return [self._execute(group[0], fingerprints)]
+        with self._transaction_lock:
+            if self._timed_out.is_set():
+                return [self._timed_out_outcome(a.node, 0.0) for a in group]
+            attempt = self._attempt(group, fingerprints)
+        failed = attempt.failed
+        if failed is None or failed.status == TIMED_OUT:
+            return attempt.outcomes
+        reason = (failed.error.splitlines() or [failed.status])[0]
+        message = (
+            f"the wave of {len(group)} models rolled back at {failed.node} ({reason}); "
+            f"{failed.node} runs again on its own, the others in a new wave"
+        )
+        self.on_event("log", group[0], NodeOutcome(group[0].node, "log", message=message))
+        return [NodeOutcome(failed.node, AGAIN)]
 
     def _execute(self, action: Action, fingerprints: dict[str, str]) -> NodeOutcome:
         started = time.monotonic()
         for attempt in range(1, RETRIES + 1):
             with self._transaction_lock:
                 if self._timed_out.is_set():
-                    error = f"interrupted: the run exceeded deployments.timeout ({self.timeout:g}s)"
-                    return NodeOutcome(action.node, TIMED_OUT, 0, time.monotonic() - started, error=error)
-                (outcome,), conflict = self._attempt([action], fingerprints, started)
-            if outcome.status != FAILED or not conflict or attempt == RETRIES:
+                    return self._timed_out_outcome(action.node, time.monotonic() - started)
+                tried = self._attempt([action], fingerprints, started)
+            (outcome,) = tried.outcomes
+            if outcome.status != FAILED or not tried.conflict or attempt == RETRIES:
                 return outcome
             self.on_event("log", action, NodeOutcome(action.node, "log", message=f"retrying (attempt {attempt + 1}) after: {outcome.error}"))
             time.sleep(0.05 * attempt * attempt)  # the transaction rolled back: running it again is safe
         return outcome
 
-    def _attempt(
-        self, actions: list[Action], fingerprints: dict[str, str], started: float | None = None
-    ) -> tuple[list[NodeOutcome], bool]:
-        """`actions` in one transaction: every outcome completed, or (after a rollback) the failure
-        of the node that failed first, then the others as rolled back; and whether the failure was a
-        transaction conflict (DuckLake's commit lost to another writer, the catalog was busy), which
-        running the same work again can cure."""
+    def _attempt(self, actions: list[Action], fingerprints: dict[str, str], started: float | None = None) -> Attempt:
+        """`actions`, in order, in one transaction."""
         cursor = self.con.cursor()
         key = actions[0].node
         with self._lock:
             self._running[key] = cursor
-        done: list[tuple[Action, NodeVersion, int, str, str, float, dict[str, str | None]]] = []
+        built: dict[str, NodeVersion] = {}  # versions written in this transaction, for the inputs of later nodes
+        outcomes: list[NodeOutcome] = []
+        changes: dict[str, str | None] = {}
         action, sql, node_started = actions[0], "", started or time.monotonic()
         try:
             cursor.execute("BEGIN TRANSACTION")  # before USE: the lake's catalog is then read once, by the transaction
             cursor.execute(f"USE {LAKE}")
-            nodes = [a.node for a in actions]
-            what = f"{action.action} {action.node}" if len(actions) == 1 else f"build {len(actions)} models"
-            extra = json.dumps({"run_id": self.run_id, "nodes": nodes} if len(actions) > 1 else {"run_id": self.run_id, "node": action.node, "action": action.action})
+            if len(actions) == 1:
+                what, extra = f"{action.action} {action.node}", {"node": action.node, "action": action.action}
+            else:
+                what, extra = f"build {len(actions)} models", {"nodes": [a.node for a in actions]}
+            extra = json.dumps({"run_id": self.run_id, **extra})
             cursor.execute(
                 f"CALL {LAKE}.set_commit_message('featherbox', {sql_string(f'{what} (run {self.run_id})')}, extra_info => {sql_string(extra)})"
             )
             for action in actions:
                 node_started = started if len(actions) == 1 and started else time.monotonic()
                 sql = self.graph.nodes[action.node]["spec"].sql if action.kind == MODEL and action.action != DESTROY else ""
-                version, rows, message, changes = self._apply(cursor, action, fingerprints)
+                version, rows, message, made = self._apply(cursor, action, fingerprints, built)
                 record_version(cursor, version)
-                done.append((action, version, rows, message, sql, time.monotonic() - node_started, changes))
+                built[action.node] = version
+                changes.update(made)
+                outcomes.append(NodeOutcome(action.node, COMPLETED, rows, time.monotonic() - node_started, message, sql=sql))
             committing = time.monotonic()
             with self._commit_lock:
                 cursor.execute("COMMIT")
-            share = (time.monotonic() - committing) / len(done)  # the commit's cost, shared out
+            share = (time.monotonic() - committing) / len(outcomes)  # the commit's cost, shared out
             with self._lock:
-                for action, version, *_, changes in done:
-                    self.versions[action.node] = version
-                    for qualified, kind in changes.items():
-                        self.objects.record(qualified, kind)
-            return [
-                NodeOutcome(a.node, COMPLETED, rows, seconds + share, message, sql=sql_text)
-                for a, _, rows, message, sql_text, seconds, _ in done
-            ], False
+                self.versions.update(built)
+                for qualified, kind in changes.items():
+                    self.objects.record(qualified, kind)
+            for outcome in outcomes:
+                outcome.seconds += share
+            return Attempt(outcomes)
         except Exception as exc:
             _rollback(cursor)
-            status = TIMED_OUT if self._timed_out.is_set() and _is_interrupt(exc) else FAILED
+            if self._timed_out.is_set() and _is_interrupt(exc):
+                return Attempt([self._timed_out_outcome(a.node, time.monotonic() - node_started) for a in actions])
             error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, FeatherBoxError) else str(exc)
-            if status == TIMED_OUT:
-                error = f"interrupted: the run exceeded deployments.timeout ({self.timeout:g}s)"
-            elif not isinstance(exc, (FeatherBoxError, duckdb.Error)):
+            if not isinstance(exc, (FeatherBoxError, duckdb.Error)):
                 error += "\n" + traceback.format_exc()
-            failed = NodeOutcome(action.node, status, 0, time.monotonic() - node_started, error=redact(error), sql=sql)
-            others = [
-                NodeOutcome(a.node, status, error=f"rolled back with {action.node}") for a in actions if a is not action
+            failed = NodeOutcome(action.node, FAILED, 0, time.monotonic() - node_started, error=redact(error), sql=sql)
+            outcomes = [
+                failed if a is action else NodeOutcome(a.node, FAILED, error=f"rolled back with {action.node}") for a in actions
             ]
-            return [failed, *others], isinstance(exc, duckdb.TransactionException)
+            return Attempt(outcomes, failed, isinstance(exc, duckdb.TransactionException))
         finally:
             with self._lock:
                 self._running.pop(key, None)
             cursor.close()
 
-    def _apply(self, cursor, action: Action, fingerprints) -> tuple[NodeVersion, int, str, dict[str, str | None]]:
+    def _timed_out_outcome(self, node: str, seconds: float) -> NodeOutcome:
+        error = f"interrupted: the run exceeded deployments.timeout ({self.timeout:g}s)"
+        return NodeOutcome(node, TIMED_OUT, 0, seconds, error=error)
+
+    def _apply(
+        self, cursor, action: Action, fingerprints, built: dict[str, NodeVersion]
+    ) -> tuple[NodeVersion, int, str, dict[str, str | None]]:
         """Do one action inside the open transaction: its version, rows, message, and the lake
-        objects it created ("table" / "view") or dropped (None)."""
+        objects it created ("table" / "view") or dropped (None). `built`: the versions written
+        earlier in the same transaction."""
         if action.action == DESTROY:
             for table in action.tables:
                 _drop(cursor, table, self.objects)
@@ -284,7 +279,7 @@ class Runner:
             return version, 0, "dropped", dict.fromkeys(action.tables)
         if action.kind == ADAPTER:
             return self._load_adapter(cursor, action, fingerprints)
-        return self._build_model(cursor, action, fingerprints)
+        return self._build_model(cursor, action, fingerprints, built)
 
     def _new_version(self, action: Action, fingerprints, **kwargs) -> NodeVersion:
         return NodeVersion(
@@ -316,7 +311,7 @@ class Runner:
         version = self._new_version(action, fingerprints, state=result.state, tables=tables, row_counts=result.rows)
         return version, sum(result.rows.values()), result.message, changes
 
-    def _build_model(self, cursor, action: Action, fingerprints):
+    def _build_model(self, cursor, action: Action, fingerprints, fresh: dict[str, NodeVersion]):
         from featherbox.execute.materialize import VIEW, build_model, materialization
 
         attrs = self.graph.nodes[action.node]
@@ -327,7 +322,8 @@ class Runner:
             objects=self.objects,
         )
         with self._lock:
-            inputs = {u: self.versions[u].data_version for u in self.graph.predecessors(action.node) if u in self.versions}
+            current = {**self.versions, **fresh}
+        inputs = {u: current[u].data_version for u in self.graph.predecessors(action.node) if u in current}
         version = self._new_version(
             action, fingerprints, inputs=inputs, state=built.state, tables=[spec.qualified],
             row_counts={spec.qualified: built.rows},
