@@ -1,7 +1,8 @@
 """What differs between PostgreSQL and MariaDB in the scenarios that test_loads.py and test_cdc.py
 write once for both: seed SQL, how rows are read back on each side, adapter YAML and the few
 server-specific checks. `POSTGRES` and `MARIADB` are the two descriptions; the `server` fixture
-(conftest.py) runs a scenario on each."""
+(conftest.py) runs a scenario on each. test_names_and_keys.py also runs its scenarios on a SQLite
+file (`SQLITE`, `KINDS`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ class Server:
     kind: str  # the adapter type
     name: str
     quote: str  # around a database name
+    ident_quote: str  # around a table or column name in the server's SQL
+    ts_type: str  # a column type holding '2024-05-01 12:00:00'
+    has_cdc: bool = True
     drop_options: str = ""
     fixture: str  # a fresh database on the shared server (tests/dbservers.py)
     cdc_fixture: str  # a fresh database on the throwaway CDC-capable server (conftest.py)
@@ -133,6 +137,11 @@ class Server:
 class Postgres(Server):
     kind, name, fixture, cdc_fixture = "postgresql", "PostgreSQL", "pg", "pgl"
     quote, drop_options = '"', " WITH (FORCE)"
+    ident_quote, ts_type = '"', "timestamp"
+
+    def where(self, source) -> str:
+        """How errors name the source."""
+        return f"PostgreSQL at {source.params['host']}:{source.params['port']}"
 
     load_ddl = (
         "CREATE TABLE customers (id int PRIMARY KEY, name text, balance numeric(10,2), updated_at timestamptz NOT NULL)",
@@ -199,6 +208,10 @@ class Postgres(Server):
 class MariaDB(Server):
     kind, name, fixture, cdc_fixture = "mysql", "MariaDB", "my", "myb"
     quote = "`"
+    ident_quote, ts_type = "`", "datetime(6)"
+
+    def where(self, source) -> str:
+        return f"MySQL at {source.params['host']}:{source.params['port']}"
 
     load_ddl = (
         "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(50), balance DECIMAL(10,2), updated_at DATETIME(6) NOT NULL)",
@@ -244,5 +257,34 @@ class MariaDB(Server):
         return log_bin == 1 and str(binlog_format).upper() == "ROW"
 
 
-POSTGRES, MARIADB = Postgres(), MariaDB()
+class SQLiteFile(Server):
+    """A SQLite file as a source (`sq` fixture in the test modules that use it): no server, no CDC."""
+
+    kind, name, fixture = "sqlite", "SQLite", "sq"
+    ident_quote, ts_type, has_cdc = '"', "TEXT", False
+
+    def where(self, source) -> str:
+        return f"SQLite file {source.path}"
+
+
+class SQLiteSource(Source):
+    """A SQLite file in the shape of `dbservers.Source`; `config_yaml` gives `path:`."""
+
+    def __init__(self, path):
+        import sqlite3
+
+        super().__init__("sqlite", {"host": None, "port": None, "user": None, "password": ""}, path.stem,
+                         sqlite3.connect(path, isolation_level=None))
+        self.path = path
+
+    def sql(self, *statements: str, params=None) -> None:
+        for statement in statements:
+            self.con.execute(statement)
+
+    def config_yaml(self, indent: int = 2) -> str:
+        return " " * indent + f"path: {self.path}"
+
+
+POSTGRES, MARIADB, SQLITE = Postgres(), MariaDB(), SQLiteFile()
 SERVERS = (POSTGRES, MARIADB)
+KINDS = (SQLITE, POSTGRES, MARIADB)

@@ -113,6 +113,19 @@ _REQUIRED = re.compile(r"^(?P<name>'.*'|\".*\") is a required property$")
 
 _validators: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
 
+#: the `format`s FeatherBox checks (JSON Schema's own formats stay annotations, as before):
+#: `fbox-duration`, a compact duration such as 5m or 1h30m, longer than zero
+FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@FORMATS.checks("fbox-duration", raises=ValueError)
+def _is_duration(value: Any) -> bool:
+    if isinstance(value, str):
+        from featherbox.config.durations import parse_duration
+
+        parse_duration(value)
+    return True
+
 
 def field_path(parts: Iterable[Any], prefix: str = "") -> str:
     """("tables", 2, "name") -> "tables[2].name"."""
@@ -157,7 +170,7 @@ def _validator(schema: dict, check_schema: bool) -> jsonschema.Draft202012Valida
     if cached is None or cached[0] is not schema:
         if check_schema:
             jsonschema.Draft202012Validator.check_schema(schema)
-        cached = (schema, jsonschema.Draft202012Validator(schema))
+        cached = (schema, jsonschema.Draft202012Validator(schema, format_checker=FORMATS))
         _validators[id(schema)] = cached
     return cached[1]
 
@@ -188,6 +201,8 @@ def _message(error: jsonschema.ValidationError, subject: str) -> str:
         return f"{subject} must be {wanted} (got {_describe(value)})"
     if kind == "pattern":
         return f"{subject} must match the pattern {expected} (got {value!r})"
+    if kind == "format" and error.cause is not None:
+        return str(error.cause)  # the checker's own words: "'0d' is not a duration: it must be longer than zero"
     if kind == "minLength":
         return f"{subject} must not be empty" if expected == 1 else f"{subject} must be at least {expected} characters long"
     if kind == "maxLength":

@@ -193,7 +193,7 @@ class _Incremental:
     # --- reading one upstream table's change --------------------------------------------------
     def _changes(self, table: str, since: int) -> tuple[str, dict[str, int]] | None:
         cursor = self.cursor
-        schema, _, name = table.rpartition(".")
+        schema, _, name = table.partition(".")  # a schema holds no dot, a source table's name may
         if not self.objects.is_table(table):
             raise FullRebuild(f"upstream {table} is a view: its changes are not tracked")
         if since == self.snapshot:

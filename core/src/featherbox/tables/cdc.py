@@ -29,8 +29,9 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident, quote_table, sql_string
+from featherbox.execute.lake import quote_ident, sql_string
 from featherbox.extension import Detection, LoadContext, LoadResult
+from featherbox.tables import lake_table
 from featherbox.tables.connection import scrub
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class ChangeSink:
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         if table not in self._columns:
-            self._columns[table] = lake_columns(self.con, f"{self.adapter}.{table}")
+            self._columns[table] = lake_columns(self.con, self.adapter, table)
         return self._columns[table]
 
     def add(self, table: str, op: str, row: dict[str, str | None], position: str, changed_at: str | None,
@@ -145,7 +146,8 @@ class ChangeSink:
         record.update({f"c{i}": row.get(c) for i, c in enumerate(names)})
         f = self.files.get(table)
         if f is None:
-            f = self.files[table] = open(os.path.join(self.dir, f"{table}.ndjson"), "w", encoding="utf-8")
+            # numbered, not named after the table: a table name may hold any character
+            f = self.files[table] = open(os.path.join(self.dir, f"changes_{self.seq}.ndjson"), "w", encoding="utf-8")
         f.write(json.dumps(record) + "\n")
         self.counts[table] = self.counts.get(table, 0) + 1
         if self.counts[table] >= FLUSH_EVERY:
@@ -155,10 +157,10 @@ class ChangeSink:
         if table not in self.primary_keys:
             return
         self.flush(table)
-        self.con.execute(f"DELETE FROM {quote_table(f'{self.adapter}.{table}')}")
+        self.con.execute(f"DELETE FROM {lake_table(self.adapter, table)}")
         self.seq += 1
         self.con.execute(
-            f"INSERT INTO {quote_table(f'{self.adapter}.{delta_name(table)}')} BY NAME "
+            f"INSERT INTO {lake_table(self.adapter, delta_name(table))} BY NAME "
             "SELECT 'truncate' AS _fbox_op, ? AS _fbox_position, ? AS _fbox_seq, ?::TIMESTAMPTZ AS _fbox_changed_at, "
             "? AS _fbox_run_id", [position, self.seq, changed_at, self.run_id],
         )
@@ -182,8 +184,8 @@ class ChangeSink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def lake_columns(con, qualified: str) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {quote_table(qualified)}").fetchall()]
+def lake_columns(con, schema: str, table: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {lake_table(schema, table)}").fetchall()]
 
 
 def cast_expr(expr: str, duck_type: str) -> str:
@@ -201,8 +203,8 @@ def cast_expr(expr: str, duck_type: str) -> str:
 def apply_file(con, adapter: str, table: str, columns: list[tuple[str, str]], pk: list[str], path: str, run_id: str) -> None:
     """Apply the changes in the NDJSON file `path` to `<adapter>.<table>` and append them to its delta table."""
     q = quote_ident
-    target = quote_table(f"{adapter}.{table}")
-    delta = quote_table(f"{adapter}.{delta_name(table)}")
+    target = lake_table(adapter, table)
+    delta = lake_table(adapter, delta_name(table))
     stage = q(f"fbox_cdc_{os.getpid()}_{abs(hash((adapter, table, path))) % 10**9}")
     spec = {"__fbox_op": "VARCHAR", "__fbox_pos": "VARCHAR", "__fbox_seq": "BIGINT", "__fbox_at": "VARCHAR", "__fbox_u": "VARCHAR[]"}
     spec.update({f"c{i}": "VARCHAR" for i in range(len(columns))})
@@ -256,11 +258,11 @@ def _fill_unchanged(con, stage: str, target: str, columns, pk) -> None:
 
 
 def ensure_delta(con, adapter: str, table: str, reset: bool) -> None:
-    delta = quote_table(f"{adapter}.{delta_name(table)}")
+    delta = lake_table(adapter, delta_name(table))
     meta = "NULL::VARCHAR AS _fbox_op, NULL::VARCHAR AS _fbox_position, NULL::BIGINT AS _fbox_seq, " \
            "NULL::TIMESTAMPTZ AS _fbox_changed_at, NULL::VARCHAR AS _fbox_run_id"
     verb = "CREATE OR REPLACE TABLE" if reset else "CREATE TABLE IF NOT EXISTS"
-    con.execute(f"{verb} {delta} AS SELECT {meta}, * FROM {quote_table(f'{adapter}.{table}')} LIMIT 0")
+    con.execute(f"{verb} {delta} AS SELECT {meta}, * FROM {lake_table(adapter, table)} LIMIT 0")
 
 
 def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, tables: list[dict], copy) -> LoadResult:
@@ -271,8 +273,8 @@ def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, ta
         if "query" in table:
             raise FeatherBoxError(f"adapter {adapter.name} ({adapter.spec.file}): incremental cdc cannot follow `query:` table {table['name']}")
         pk = adapter._primary_key(table)
-        if not pk:
-            raise FeatherBoxError(f"adapter {adapter.name} ({adapter.spec.file}): table {table['name']} needs a primary_key for cdc")
+        if not pk:  # keyed_tables gives every table a key (configured or the source's) or refuses it
+            raise FeatherBoxError(f"{adapter._where()}: table {table['name']} needs a primary_key for cdc")
         keys[table["name"]] = pk
     previous = ctx.previous if (ctx.previous or {}).get("mode") == "cdc" and not ctx.full_refresh else None
     if previous is not None and sorted(previous.get("tables", [])) != sorted(keys):
@@ -299,7 +301,7 @@ def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, ta
     rows = {}
     for name in keys:
         for t in (name, delta_name(name)):
-            rows[f"{adapter.name}.{t}"] = con.execute(f"SELECT count(*) FROM {quote_table(f'{adapter.name}.{t}')}").fetchone()[0]
+            rows[f"{adapter.name}.{t}"] = con.execute(f"SELECT count(*) FROM {lake_table(adapter.name, t)}").fetchone()[0]
     state = {"mode": "cdc", "tables": sorted(keys), "position": position}
     return LoadResult(rows, state, "; ".join(notes), incremental=True)
 

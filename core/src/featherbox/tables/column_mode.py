@@ -27,8 +27,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident, quote_table
+from featherbox.execute.lake import quote_ident
 from featherbox.extension import Detection
+from featherbox.tables import lake_table
 from featherbox.tables.connection import decode_value, encode_value, run_query
 
 if TYPE_CHECKING:
@@ -154,39 +155,27 @@ class ColumnMode:
     # detect
 
     def detect(self, conn, previous: dict) -> Detection:
-        q = self.dialect.quote(self.column)
-        live = self._live_sql()
         states = previous.get("tables") or {}
         now = _now()
         past, window, snapshots, due = 0, [], [], []
-        for table in self.adapter.tables(conn):
+        for table in self.adapter.keyed_tables(conn):
             name = table["name"]
             state = states.get(name)
             if state is None:
                 return Detection(True, f"table {name} never loaded")
-            source = self.adapter._from(table)
-            snapshot = state.get("snapshot")
-            if snapshot:
-                pk = self.adapter._primary_key(table)
-                left = run_query(conn, f"SELECT count(*) FROM {source}{self._where(self._after_sql(pk, snapshot.get('after')), live)}")[0][0]
-                snapshots.append(f"{name}: {snapshot.get('copied', 0)} rows copied, {int(left)} left")
-                continue
-            if self._reconcile_due(state, now):
+            with self.adapter._step(f"checking {self.adapter._source_name(table)} for new rows"):
+                found = self._detect_table(conn, table, state)
+            kind, value = found
+            if kind == "snapshot":
+                snapshots.append(value)
+            elif kind == "past":
+                past += value
+            else:
+                past += value[0]
+                if value[1]:
+                    window.append(name)
+            if kind != "snapshot" and self._reconcile_due(state, now):
                 due.append(name)
-            watermark = decode_value(state.get("watermark"))
-            if watermark is None:
-                past += int(run_query(conn, f"SELECT count(*) FROM {source}{self._where(live)}")[0][0] or 0)
-                continue
-            lit_w, lit_s = self.dialect.literal(watermark), self.dialect.literal(decode_value(state.get("window_start")))
-            live_case = f" AND {live}" if live else ""
-            row = run_query(
-                conn,
-                f"SELECT coalesce(sum(CASE WHEN {q} <= {lit_w}{live_case} THEN 1 ELSE 0 END), 0), "
-                f"coalesce(sum(CASE WHEN {q} > {lit_w} THEN 1 ELSE 0 END), 0) FROM {source} WHERE {q} >= {lit_s}",
-            )[0]
-            past += int(row[1])
-            if int(row[0]) != state.get("window_count", 0):
-                window.append(name)
         reasons = []
         if snapshots:
             reasons.append(f"initial snapshot in progress ({'; '.join(snapshots)})")
@@ -198,14 +187,38 @@ class ColumnMode:
             reasons.append(f"reconciliation due (every {self.inc['reconcile']}) for {', '.join(due)}")
         return Detection(bool(reasons), "; ".join(reasons))
 
+    def _detect_table(self, conn, table: dict, state: dict) -> tuple[str, Any]:
+        """("snapshot", note), ("past", rows past an empty watermark) or ("window", (rows past the
+        watermark, whether the lookback window's row count changed))."""
+        q = self.dialect.quote(self.column)
+        live = self._live_sql()
+        name = table["name"]
+        source = self.adapter._from(table)
+        snapshot = state.get("snapshot")
+        if snapshot:
+            pk = self.adapter._primary_key(table)
+            left = run_query(conn, f"SELECT count(*) FROM {source}{self._where(self._after_sql(pk, snapshot.get('after')), live)}")[0][0]
+            return "snapshot", f"{name}: {snapshot.get('copied', 0)} rows copied, {int(left)} left"
+        watermark = decode_value(state.get("watermark"))
+        if watermark is None:
+            return "past", int(run_query(conn, f"SELECT count(*) FROM {source}{self._where(live)}")[0][0] or 0)
+        lit_w, lit_s = self.dialect.literal(watermark), self.dialect.literal(decode_value(state.get("window_start")))
+        live_case = f" AND {live}" if live else ""
+        row = run_query(
+            conn,
+            f"SELECT coalesce(sum(CASE WHEN {q} <= {lit_w}{live_case} THEN 1 ELSE 0 END), 0), "
+            f"coalesce(sum(CASE WHEN {q} > {lit_w} THEN 1 ELSE 0 END), 0) FROM {source} WHERE {q} >= {lit_s}",
+        )[0]
+        return "window", (int(row[1]), int(row[0]) != state.get("window_count", 0))
+
     # load
 
     def load_table(self, con, alias: str, table: dict, previous: dict | None) -> tuple[int, dict, str]:
         column, adapter = self.column, self.adapter
         pk = adapter._primary_key(table)
-        if not pk:
+        if not pk:  # keyed_tables gives every table a key or refuses it
             raise self._error(f"table {table['name']} needs a primary_key for incremental loads")
-        target = quote_table(f"{adapter.name}.{table['name']}")
+        target = lake_table(adapter.name, table["name"])
         exists = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
             [adapter.name, table["name"]],

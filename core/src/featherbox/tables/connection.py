@@ -21,6 +21,17 @@ NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 NAME_PATTERN = re.compile(NAME)
 
 
+def shown(name: str) -> str:
+    """`name` as messages show it: as is when it is a plain identifier, else in double quotes."""
+    return name if NAME_PATTERN.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+#: a source table or column name: any text (quoted wherever it is used: `order items`, `bad.select`)
+SOURCE_NAME = {"type": "string", "minLength": 1}
+#: a duration string (5m, 1h30m), checked by `featherbox.config.durations.parse_duration` (zero is refused)
+DURATION = {"type": "string", "minLength": 1, "format": "fbox-duration"}
+
+
 def connection_schema(dialect_title: str, extra: dict | None = None) -> dict:
     """JSON Schema of a `config:` mapping: host/port/user/password/dbname, or url."""
     props = {
@@ -42,10 +53,11 @@ def connection_schema(dialect_title: str, extra: dict | None = None) -> dict:
 
 
 PRIMARY_KEY = {
+    "description": "the key column(s) rows are merged by; default: the source table's primary key",
     "anyOf": [
-        {"type": "string", "pattern": NAME},
-        {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": NAME}},
-    ]
+        SOURCE_NAME,
+        {"type": "array", "minItems": 1, "uniqueItems": True, "items": SOURCE_NAME},
+    ],
 }
 
 
@@ -55,16 +67,15 @@ COLUMN_OPTIONS: dict[str, Any] = {
         "description": "rows read past the watermark whose flag says deleted are removed from the lake table",
         "type": "object",
         "properties": {
-            "column": {"type": "string", "pattern": NAME, "description": "deleted when not NULL (or when equal to value)"},
+            "column": {**SOURCE_NAME, "description": "deleted when not NULL (or when equal to value)"},
             "value": {"type": ["boolean", "integer", "string"], "description": "the value that means deleted, e.g. true"},
         },
         "required": ["column"],
         "additionalProperties": False,
     },
     "reconcile": {
+        **DURATION,
         "description": "how often to compare the lake's keys with the source's and drop rows deleted there: a duration (1d)",
-        "type": "string",
-        "pattern": r"^\s*[0-9]+[wdhmsWDHMS]([0-9]+[wdhmsWDHMS])*\s*$",
     },
     "chunk_rows": {
         "description": "copy the initial snapshot in chunks of this many rows (by primary key), resumable across runs",
@@ -90,11 +101,11 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_op
             "minItems": 1,
             "items": {
                 "oneOf": [
-                    {"type": "string", "pattern": NAME},
+                    SOURCE_NAME,
                     {
                         "type": "object",
                         "properties": {
-                            "name": {"type": "string", "pattern": NAME},
+                            "name": SOURCE_NAME,
                             "query": {"type": "string", "minLength": 1},
                             "primary_key": PRIMARY_KEY,
                         },
@@ -111,11 +122,14 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_op
                 # `columner` is an accepted alias of `column`; `cdc` follows the server's change log
                 # (featherbox.tables.cdc and the plugin's cdc module).
                 "type": {"enum": ["column", "columner", "cdc"]},
-                "column": {"type": "string", "pattern": NAME},
+                "column": SOURCE_NAME,
                 "primary_key": PRIMARY_KEY,
                 "lookback": {
                     "description": "re-read rows this far below the watermark: a duration (5m) for time columns, a number for numeric ones",
-                    "anyOf": [{"type": "string", "minLength": 1}, {"type": "number", "minimum": 0}],
+                    "type": ["string", "number"],
+                    "if": {"type": "string"},
+                    "then": DURATION,
+                    "else": {"minimum": 0},
                 },
                 **COLUMN_OPTIONS,
                 **(cdc_options or {}),
@@ -123,7 +137,7 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_op
             "required": ["type"],
             "dependentRequired": {"max_chunks_per_run": ["chunk_rows"]},
             "if": {"properties": {"type": {"enum": ["column", "columner"]}}},
-            "then": {"required": ["column", "primary_key"], **({"not": {"anyOf": [{"required": [k]} for k in cdc_options]}} if cdc_options else {})},
+            "then": {"required": ["column"], **({"not": {"anyOf": [{"required": [k]} for k in cdc_options]}} if cdc_options else {})},
             "else": {"not": {"anyOf": [{"required": [k]} for k in ("column", "lookback", *COLUMN_OPTIONS)]}},
             "additionalProperties": False,
         },
@@ -198,9 +212,34 @@ class Dialect:
     schemes: ClassVar[tuple[str, ...]]
     #: what `signature` compares, for the plan's reason
     signature_meaning: ClassVar[str] = "row count or content checksum"
+    #: whether the server tells column names apart by case (PostgreSQL; MySQL and SQLite do not)
+    case_sensitive: ClassVar[bool] = False
 
     def quote(self, name: str) -> str:
         raise NotImplementedError
+
+    def describe(self, conn, schema: str) -> dict[str, tuple[list[str], list[str]]]:
+        """Every table and view of `schema`: name -> (its columns in order, its primary key columns in
+        key order, [] when it has none)."""
+        raise NotImplementedError
+
+    def query_columns(self, conn, query: str) -> list[str]:
+        """The result columns of `query` (run with no rows)."""
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM ({query}) AS fbox_q WHERE 1 = 0")
+            columns = [d[0] for d in cur.description or ()]
+            cur.fetchall()
+            return columns
+        finally:
+            cur.close()
+
+    def probe(self, con, alias: str) -> None:
+        """Run a trivial statement through the attached source `alias` (inside the lake transaction,
+        whose COMMIT also ends the source's read transaction): raises when the server went away."""
+        from featherbox.execute.lake import sql_string
+
+        con.execute(f"SELECT * FROM {self.query_function}({sql_string(alias)}, 'SELECT 1 AS fbox_alive')").fetchall()
 
     def connect(self, params: dict):
         raise NotImplementedError
@@ -235,6 +274,23 @@ class Dialect:
         if isinstance(value, dt.date):
             return "'" + value.isoformat() + "'"
         return "'" + str(value).replace("'", "''") + "'"
+
+
+def shapes_of(rows) -> dict[str, tuple[list[str], list[str]]]:
+    """`Dialect.describe`'s result from (table, column, position in the primary key or None) rows in
+    column order."""
+    columns: dict[str, list[str]] = {}
+    keys: dict[str, list[tuple[int, str]]] = {}
+    for table, column, position in rows:
+        table, column = _text(table), _text(column)
+        columns.setdefault(table, []).append(column)
+        if position is not None:
+            keys.setdefault(table, []).append((int(position), column))
+    return {t: (cols, [c for _, c in sorted(keys.get(t, []))]) for t, cols in columns.items()}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 def run_query(conn, sql: str, params: tuple = ()) -> list[tuple]:

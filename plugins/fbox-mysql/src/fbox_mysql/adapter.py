@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from featherbox.tables.adapter import RelationalAdapter
-from featherbox.tables.connection import Dialect, adapter_schema, run_query
+from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
 
 
 def mysql_dsn(params: dict, db_key: str = "database") -> str:
@@ -47,6 +47,17 @@ class MySQLDialect(Dialect):
             (schema,),
         )
         return [r[0] for r in rows]
+
+    def describe(self, conn, schema: str) -> dict[str, tuple[list[str], list[str]]]:
+        rows = run_query(
+            conn,
+            "SELECT c.table_name, c.column_name, s.seq_in_index FROM information_schema.columns c "
+            "LEFT JOIN information_schema.statistics s ON s.table_schema = c.table_schema AND s.table_name = c.table_name "
+            "AND s.column_name = c.column_name AND s.index_name = 'PRIMARY' "
+            "WHERE c.table_schema = %s ORDER BY c.table_name, c.ordinal_position",
+            (schema,),
+        )
+        return shapes_of(rows)
 
     def signature(self, conn, schema: str, table: dict):
         # CHECKSUM TABLE: computed by the server, nothing transferred. Views and `query:` tables have

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from featherbox.tables.adapter import RelationalAdapter
-from featherbox.tables.connection import Dialect, adapter_schema, run_query
+from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
 
 
 def libpq_value(value) -> str:
@@ -25,6 +25,7 @@ class PostgresDialect(Dialect):
     query_function = "postgres_query"
     default_port = 5432
     schemes = ("postgresql", "postgres")
+    case_sensitive = True
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -51,6 +52,20 @@ class PostgresDialect(Dialect):
             (schema,),
         )
         return [r[0] for r in rows]
+
+    def describe(self, conn, schema: str) -> dict[str, tuple[list[str], list[str]]]:
+        # pg_catalog, not information_schema: its table_constraints hides the keys of tables the
+        # user may only SELECT from
+        rows = run_query(
+            conn,
+            "SELECT c.relname::text, a.attname::text, array_position(i.indkey::int2[], a.attnum) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY(i.indkey) "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname, a.attnum",
+            (schema,),
+        )
+        return shapes_of(rows)
 
     def signature(self, conn, schema: str, table: dict):
         # One scan at the source, nothing transferred: row count and an order-independent sum of row hashes.

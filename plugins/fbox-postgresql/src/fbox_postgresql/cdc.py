@@ -153,7 +153,7 @@ class PostgresCdc(CdcReader):
     def _check_identity(self) -> None:
         """Refuse tables whose UPDATE/DELETE would not carry the configured key (and would make the
         source refuse UPDATE/DELETE once in the publication)."""
-        for table in self.adapter.tables():
+        for table in self.adapter.keyed_tables():
             row = self._one(
                 "SELECT c.relreplident, (SELECT array_agg(a.attname::text) FROM pg_index i JOIN pg_attribute a "
                 "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = c.oid AND "

@@ -15,7 +15,7 @@ from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident
 from featherbox.tables.adapter import RelationalAdapter
 from featherbox.tables.column_mode import OPERATIONAL_KEYS
-from featherbox.tables.connection import Dialect, adapter_schema, run_query
+from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
 
 
 class SQLiteDialect(Dialect):
@@ -54,6 +54,16 @@ class SQLiteDialect(Dialect):
             conn, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )
         return [r[0] for r in rows]
+
+    def describe(self, conn, schema: str) -> dict[str, tuple[list[str], list[str]]]:
+        rows = []
+        for name in self.list_tables(conn, schema):
+            for _cid, column, _type, _notnull, _default, pk in run_query(conn, f"PRAGMA table_info({self.quote(name)})"):
+                rows.append((name, column, pk or None))
+        return shapes_of(rows)
+
+    def probe(self, con, alias: str) -> None:
+        pass  # a file: the lake's COMMIT needs nothing more from it
 
     def scan(self, con, alias: str, sql: str, table: str) -> str:
         # sqlite_query returns every column as VARCHAR: cast those of the table back to its types
@@ -114,6 +124,11 @@ class SQLiteAdapter(RelationalAdapter):
 
     def _where(self) -> str:
         return f"adapter {self.name} ({self.spec.file}), SQLite file {self.path}"
+
+    def _source_name(self, table: dict) -> str:
+        from featherbox.tables.connection import shown
+
+        return f"query table {shown(table['name'])}" if "query" in table else f"table {shown(table['name'])}"
 
     def source_signature(self) -> str | None:
         # increments with work on a timer (reconcile) or left over (chunked snapshots) need the lake's state
