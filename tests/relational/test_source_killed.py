@@ -95,7 +95,13 @@ def test_source_killed_during_the_copy_is_named(server, tmp_path):
 
     killer = threading.Thread(target=kill_when_copying, daemon=True)
     killer.start()
-    result = fbox(project, "run", check=False)
-    killer.join(timeout=60)
+    try:
+        result = fbox(project, "run", check=False)
+        killer.join(timeout=60)
+    finally:
+        try:
+            watch.close()
+        except Exception:
+            pass  # its server is gone
     assert server.killed, result.stdout + result.stderr
     assert_named_and_nothing_committed(result, server, project)
