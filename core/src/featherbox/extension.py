@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from featherbox.config.project import AdapterSpec, Project
 
 
+class DeadlineExceeded(Exception):
+    """The run's `deployments.timeout` passed; the node ends as `timed_out`, nothing of it committed."""
+
+
 class NotImplementedSource(Exception):
     """Raised when a project uses a type whose plugin is installed but does not implement it yet."""
 
@@ -112,6 +116,18 @@ class LoadContext:
     log: Any
     #: the lake's tables and views as of the transaction's start (`featherbox.execute.lake.LakeObjects`)
     lake_objects: Any = None
+    #: when the run must end (`time.monotonic()` seconds; None: no `deployments.timeout`). DuckDB
+    #: statements are interrupted at the deadline, Python code is not: a load that works in Python
+    #: for long calls `check_deadline()` between steps. A load that ends after the deadline is
+    #: rolled back all the same.
+    deadline: float | None = None
+
+    def check_deadline(self) -> None:
+        """Raise `DeadlineExceeded` when the run's deadline has passed."""
+        import time
+
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise DeadlineExceeded("the run's deadline passed during the load")
 
     def table_exists(self, qualified: str) -> bool:
         """Whether the lake has a table or view `schema.name` (as of the start of this load)."""

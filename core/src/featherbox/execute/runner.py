@@ -22,7 +22,7 @@ import duckdb
 from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import LAKE, LakeObjects, quote_table, sql_string
-from featherbox.extension import AdapterType, Detection, LoadContext
+from featherbox.extension import AdapterType, DeadlineExceeded, Detection, LoadContext
 from featherbox.execute.schedule import Schedule
 from featherbox.graph.dag import ADAPTER, MODEL
 from featherbox.plan.planner import DESTROY, Action, Plan
@@ -103,6 +103,7 @@ class Runner:
         self._running: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
         self._timed_out = threading.Event()
+        self._deadline = time.monotonic() + timeout if timeout else None
         self._commit_lock = threading.Lock()
         # With a catalog that allows one writer (SQLite), overlapping node transactions can only
         # conflict at commit and redo their work; they take turns instead (each query still uses
@@ -193,6 +194,8 @@ class Runner:
 
     def _execute(self, action: Action, fingerprints: dict[str, str]) -> NodeOutcome:
         started = time.monotonic()
+        if action.error:  # the planner could not tell what it has to do (detect failed)
+            return NodeOutcome(action.node, FAILED, error=action.error)
         for attempt in range(1, RETRIES + 1):
             with self._transaction_lock:
                 if self._timed_out.is_set():
@@ -234,6 +237,9 @@ class Runner:
                 built[action.node] = version
                 changes.update(made)
                 outcomes.append(NodeOutcome(action.node, COMPLETED, rows, time.monotonic() - node_started, message, sql=sql))
+            if self._past_deadline():  # a load busy in Python, which DuckDB's interrupt does not reach
+                self._timed_out.set()
+                raise DeadlineExceeded("the run's deadline passed before the commit")
             committing = time.monotonic()
             with self._commit_lock:
                 cursor.execute("COMMIT")
@@ -247,7 +253,8 @@ class Runner:
             return Attempt(outcomes)
         except Exception as exc:
             _rollback(cursor)
-            if self._timed_out.is_set() and _is_interrupt(exc):
+            if isinstance(exc, DeadlineExceeded) or (self._timed_out.is_set() and _is_interrupt(exc)):
+                self._timed_out.set()
                 return Attempt([self._timed_out_outcome(a.node, time.monotonic() - node_started) for a in actions])
             error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, FeatherBoxError) else str(exc)
             if not isinstance(exc, (FeatherBoxError, duckdb.Error)):
@@ -261,6 +268,9 @@ class Runner:
             with self._lock:
                 self._running.pop(key, None)
             cursor.close()
+
+    def _past_deadline(self) -> bool:
+        return self._timed_out.is_set() or (self._deadline is not None and time.monotonic() >= self._deadline)
 
     def _timed_out_outcome(self, node: str, seconds: float) -> NodeOutcome:
         error = f"interrupted: the run exceeded deployments.timeout ({self.timeout:g}s)"
@@ -297,7 +307,7 @@ class Runner:
             con=cursor, previous=None if action.full_refresh or previous is None else previous.state,
             detection=action.detection or Detection(True), full_refresh=action.full_refresh,
             run_id=self.run_id, log=lambda message: self.on_event("log", action, NodeOutcome(action.node, "log", message=message)),
-            lake_objects=self.objects,
+            lake_objects=self.objects, deadline=self._deadline,
         )
         result = adapter.load(ctx)
         tables = sorted(result.rows)

@@ -7,8 +7,9 @@ input's data version differs from the one it was built from, it is past `max_age
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
+from featherbox import clock
 from featherbox.config.durations import format_duration
 from featherbox.execute.materialize import is_incremental, materialization
 from featherbox.extension import Detection
@@ -32,11 +33,13 @@ class Action:
     detection: Detection | None = None
     tables: list[str] = field(default_factory=list)
     upstream: list[str] = field(default_factory=list)  # planned actions this one waits for
+    error: str = ""  # why the node cannot run (its source could not be checked): it fails at once
 
     def as_dict(self) -> dict:
         return {
             "node": self.node, "kind": self.kind, "action": self.action, "reason": self.reason,
             "pipeline": self.pipeline, "full_refresh": self.full_refresh, "tables": self.tables,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -44,6 +47,8 @@ class Action:
 class Plan:
     actions: list[Action]
     fingerprints: dict[str, str]
+    #: each node's current version when planned: what a run's output compares the new row counts with
+    previous: dict[str, NodeVersion] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -62,7 +67,7 @@ def make_plan(
     full_refresh: bool | set[str] = False,
     now: datetime | None = None,
 ) -> Plan:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     planned: dict[str, Action] = {}
     fingerprints: dict[str, str] = {}
     for node in topological_order(graph):
@@ -87,7 +92,7 @@ def make_plan(
         for node in sorted(set(versions) - set(graph.nodes)):
             old = versions[node]
             actions.append(Action(node, old.kind, DESTROY, f"{old.kind} removed from the project", MIGRATE, tables=old.tables))
-    return Plan(actions, fingerprints)
+    return Plan(actions, fingerprints, dict(versions))
 
 
 def _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprint, forced, now) -> Action | None:
@@ -105,7 +110,16 @@ def _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprin
     if forced:
         return act(UPDATE, "full refresh requested", SYNC, full=True)
     if kind == ADAPTER:
-        detection = adapters[node].detect(con, previous.state)
+        try:
+            detection = adapters[node].detect(con, previous.state)
+        except Exception as exc:  # a source that is down fails this node and its downstream, not the plan
+            from featherbox.errors import FeatherBoxError
+            from featherbox.secrets import redact
+
+            error = redact(str(exc) if isinstance(exc, FeatherBoxError) else f"{type(exc).__name__}: {exc}")
+            action = act(UPDATE, f"cannot check the source: {error.splitlines()[0] if error else type(exc).__name__}", SYNC)
+            action.error = f"{node}: cannot check the source: {error}"
+            return action
         if detection.changed:
             return act(UPDATE, detection.reason or "new data", SYNC, detection=detection)
         return None
