@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,8 @@ def project(request, tmp_path) -> Path:
     return root
 
 
-def plan_actions(root: Path) -> dict[str, str]:
-    return {a["node"]: a["reason"] for a in plan_json(root)["actions"]}
+def plan_actions(root: Path, env: dict | None = None) -> dict[str, str]:
+    return {a["node"]: a["reason"] for a in plan_json(root, env=env)["actions"]}
 
 
 def test_first_run_values_and_noop_second_run(project):
@@ -109,11 +110,16 @@ def test_new_file_refreshes_only_downstream_of_its_adapter(project):
 
 
 def test_max_age_refreshes_an_expired_model(project):
+    """Ages are measured against FBOX_NOW (the tests' clock), not against how long the machine took."""
     path = project / "models/marts/other_count.yml"
-    path.write_text(path.read_text() + "max_age: 1s\n")
-    time.sleep(1.2)
-    assert plan_actions(project) == {"marts.other_count": "max_age 1s exceeded"}
-    assert ran(run_json(project)) == {"marts.other_count": "completed"}
+    path.write_text(path.read_text() + "max_age: 1h\n")
+    (built,) = query(project, "SELECT max(built_at) AS t FROM _fbox.node_versions WHERE node = 'marts.other_count'")
+    built = datetime.fromisoformat(str(built["t"]))
+    before, after = ({"FBOX_NOW": (built + timedelta(minutes=m)).isoformat()} for m in (59, 61))
+    assert plan_actions(project, before) == {}
+    assert plan_actions(project, after) == {"marts.other_count": "max_age 1h exceeded"}
+    assert ran(run_json(project, env=after)) == {"marts.other_count": "completed"}
+    assert plan_actions(project, after) == {}  # built "now": FBOX_NOW is also the built_at recorded
 
 
 def test_select_and_full_refresh(project):
@@ -185,19 +191,23 @@ def test_sqlite_catalog_node_transactions_take_turns_without_conflicts(tmp_path)
 
 def test_timeout_interrupts_and_records_timed_out(tmp_path):
     files = {
-        "project.yml": "deployments:\n  timeout: 1s\n",
         "adapters/src.yml": "type: localfile\nconfig: {base_path: sample}\npath: '*.csv'\n",
         "sample/a.csv": "x\n1\n",
-        "models/forever.yml": "sql: SELECT count(*) AS n FROM src, range(100000000000) t(i) WHERE i % 7 = 1\n",
+        "models/.gitkeep": "",
     }
     root = write_project(tmp_path / "t", files)
+    # src loads first, without a deadline: on a busy machine even a tiny load can take longer than
+    # the 1 s the endless model gets, and which of them the deadline caught would be luck
+    assert ran(run_json(root)) == {"src": "completed"}
+    (root / "project.yml").write_text("deployments:\n  timeout: 1s\n")
+    (root / "models/forever.yml").write_text("sql: SELECT count(*) AS n FROM src, range(100000000000) t(i) WHERE i % 7 = 1\n")
     started = time.monotonic()
     payload = run_json(root, expect_ok=False)
     assert time.monotonic() - started < 60
-    statuses = ran(payload)
-    assert statuses["main.forever"] == "timed_out"
-    assert statuses["src"] == "completed"
+    assert ran(payload) == {"main.forever": "timed_out"}
+    assert json.loads(invoke("logs", "--json", project=root))["status"] == "timed_out"
     assert query(root, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'forever'") == [{"n": 0}]
+    assert query(root, "SELECT x FROM src") == [{"x": 1}]
 
 
 def test_second_run_refuses_while_the_lock_is_held_and_a_dead_holder_releases_it(project):

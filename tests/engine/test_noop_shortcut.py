@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 from featherbox.testing import write_project
 
-from fboxcli import invoke, query, ran, run_json
+from fboxcli import fbox, invoke, query, ran, run_json
 
 SHORTCUT = "nothing to do: config and sources unchanged since run"
 
@@ -79,14 +78,18 @@ def test_a_failed_or_partial_run_leaves_no_shortcut(tmp_path):
 
 
 def test_max_age_and_environment_changes_end_the_shortcut(tmp_path):
+    """The clock is FBOX_NOW, not the machine's: how long a run takes does not matter."""
     root = project(tmp_path, {
         "models/fresh.yml": "sql: SELECT count(*) AS n, '${FB_LABEL}' AS label FROM events\nmax_age: 3s\n",
     })
-    env = {"FB_LABEL": "a"}
+    env = {"FB_LABEL": "a", "FBOX_NOW": "2026-03-01T10:00:00"}
     run_json(root, env=env)
     assert run_json(root, env=env)["actions"] == []
     assert shortcut_taken(root, env)
-    time.sleep(3.2)
+    # the shortcut ends a second before the first max_age runs out; the model is not due yet
+    env["FBOX_NOW"] = "2026-03-01T10:00:02.5"
+    assert run_json(root, env=env)["actions"] == [] and not shortcut_taken(root, env)
+    env["FBOX_NOW"] = "2026-03-01T10:00:04"
     payload = run_json(root, env=env)
     assert ran(payload) == {"main.fresh": "completed"}
     assert payload["actions"][0]["reason"] == "max_age 3s exceeded"
@@ -101,3 +104,10 @@ def test_the_shortcut_on_a_postgresql_project_database(tmp_path, pg):
     (root / "sample/e_2.csv").write_text("user_id\n1\n")
     assert ran(run_json(root)) == {"events": "completed", "main.report": "completed"}
     assert query(root, "SELECT n FROM report") == [{"n": 3}]
+
+
+def test_a_clock_that_is_not_a_time_is_an_error(tmp_path):
+    root = project(tmp_path)
+    result = fbox("run", project=root, env={"FBOX_NOW": "tomorrow"})
+    assert result.returncode == 1
+    assert "FBOX_NOW='tomorrow' is not an ISO 8601 time" in result.stderr and "Traceback" not in result.stderr

@@ -71,13 +71,12 @@ def graph(
 
 def read_status(ws, nodes) -> None:
     """Fill in each node's last status, rows, age against max_age and pending reason, as `fbox status` reads them."""
-    from datetime import datetime, timezone
-
+    from featherbox import clock
     from featherbox.config.durations import format_duration
 
     plan, versions, last = ws.node_report()
     pending = plan.by_node()
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     for n in nodes:
         version = versions.get(n.id)
         built = version is not None and not version.dropped and version.built_at is not None

@@ -138,15 +138,14 @@ def plan(
 
 def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Every node: last build, rows, age against max_age, and what is pending."""
-    from datetime import datetime, timezone
-
+    from featherbox import clock
     from featherbox.cli.app import workspace
     from featherbox.config.durations import format_duration
 
     ws = workspace()
     p, versions, last = ws.node_report()
     pending = p.by_node()
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     rows = []
     for node in sorted(set(ws.graph.nodes) | set(versions)):
         version = versions.get(node)

@@ -7,9 +7,8 @@ input's data version differs from the one it was built from, it is past `max_age
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
-from featherbox import clock
 from featherbox.config.durations import format_duration
 from featherbox.execute.materialize import is_incremental, materialization
 from featherbox.extension import Detection
@@ -47,8 +46,6 @@ class Action:
 class Plan:
     actions: list[Action]
     fingerprints: dict[str, str]
-    #: each node's current version when planned: what a run's output compares the new row counts with
-    previous: dict[str, NodeVersion] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -67,7 +64,7 @@ def make_plan(
     full_refresh: bool | set[str] = False,
     now: datetime | None = None,
 ) -> Plan:
-    now = now or clock.now()
+    now = now or datetime.now(timezone.utc)
     planned: dict[str, Action] = {}
     fingerprints: dict[str, str] = {}
     for node in topological_order(graph):
@@ -92,7 +89,7 @@ def make_plan(
         for node in sorted(set(versions) - set(graph.nodes)):
             old = versions[node]
             actions.append(Action(node, old.kind, DESTROY, f"{old.kind} removed from the project", MIGRATE, tables=old.tables))
-    return Plan(actions, fingerprints, dict(versions))
+    return Plan(actions, fingerprints)
 
 
 def _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprint, forced, now) -> Action | None:

@@ -14,6 +14,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import featherbox
+from featherbox import clock
 
 
 def project_digest(project, adapters: dict) -> str | None:
@@ -54,5 +55,5 @@ def valid_until(project, versions: dict) -> str | None:
 def still_valid(until: str | None, now: datetime | None = None) -> bool:
     if until is None:
         return True
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     return now < datetime.fromisoformat(until) - timedelta(seconds=1)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from featherbox import clock
 from featherbox.execute.lake import STATE_SCHEMA, LakeObjects, values_sql
 
 VERSIONS = f"{STATE_SCHEMA}.node_versions"
@@ -84,7 +85,7 @@ def current_versions(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> di
 
 
 def record_version(con: duckdb.DuckDBPyConnection, version: NodeVersion) -> None:
-    built_at = version.built_at or datetime.now(timezone.utc)
+    built_at = version.built_at or clock.now()
     row = [
         version.node, version.kind, version.fingerprint, version.data_version,
         json.dumps(version.inputs, sort_keys=True), json.dumps(version.state, sort_keys=True, default=str),
