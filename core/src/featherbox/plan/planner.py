@@ -7,8 +7,9 @@ input's data version differs from the one it was built from, it is past `max_age
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
+from featherbox import clock
 from featherbox.config.durations import format_duration
 from featherbox.execute.materialize import is_incremental, materialization
 from featherbox.extension import Detection
@@ -64,7 +65,7 @@ def make_plan(
     full_refresh: bool | set[str] = False,
     now: datetime | None = None,
 ) -> Plan:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     planned: dict[str, Action] = {}
     fingerprints: dict[str, str] = {}
     for node in topological_order(graph):
