@@ -285,11 +285,13 @@ class _Incremental:
             exprs = ", ".join(f"{self._bucket('c.' + quote_ident(s))} AS k{i}" for i, s in enumerate(sources))
             selects.append(f"SELECT {exprs} FROM temp.main.{quote_ident(temp)} AS c")
         touched = self._temp("TABLE", "touched")
-        cursor.execute(f"CREATE TEMP TABLE {quote_ident(touched)} AS SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})")
-        count = cursor.execute(f"SELECT count(*) FROM temp.main.{quote_ident(touched)}").fetchone()[0]
+        count = cursor.execute(
+            f"CREATE TEMP TABLE {quote_ident(touched)} AS SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})"
+        ).fetchone()[0]
         sql = spec.sql.strip().rstrip(";")
+        within = None
         if self.kind == DELETE_INSERT:
-            sql = self._only_touched_ranges(sql, touched, sources)
+            sql, within = self._only_touched_ranges(sql, touched, sources)
         self._check_result(f"SELECT * FROM ({sql}) AS m")
 
         def match(alias: str) -> str:
@@ -298,32 +300,136 @@ class _Incremental:
             )
 
         exists = f"EXISTS (SELECT 1 FROM temp.main.{quote_ident(touched)} AS k WHERE {{}})"
-        before = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
-        cursor.execute(f"DELETE FROM {self.target} AS t WHERE {exists.format(match('t'))}")
-        after_delete = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
-        cursor.execute(f"INSERT INTO {self.target} BY NAME SELECT m.* FROM ({sql}) AS m WHERE {exists.format(match('m'))}")
-        after = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
-        return before - after_delete, after - after_delete, count
+        deletes, keep = [exists.format(match("t"))], exists.format(match("m"))
+        if within is not None:
+            # the target's (and the result's: same columns) time column, selected by ranges DuckLake
+            # can skip files with; the rows of a NULL time are deleted by a statement of their own
+            (column,) = keys
+            column_type = dict(_columns(cursor, f"SELECT * FROM {self.target}", types=True)).get(column)
+            on_target = within(f"t.{quote_ident(column)}", column_type)
+            on_result = within(f"m.{quote_ident(column)}", column_type)
+            if on_target is not None and on_result is not None:
+                deletes = [p for p in (on_target["ranges"], on_target["null"]) if p]
+                keep = " OR ".join(p for p in (on_result["ranges"], on_result["null"]) if p) or "false"
+        deleted = sum(cursor.execute(f"DELETE FROM {self.target} AS t WHERE {w}").fetchone()[0] for w in deletes)
+        inserted = cursor.execute(
+            f"INSERT INTO {self.target} BY NAME SELECT m.* FROM ({sql}) AS m WHERE {keep}"
+        ).fetchone()[0]
+        return deleted, inserted, count
 
-
-    def _only_touched_ranges(self, sql: str, touched: str, sources: list[str]) -> str:
+    def _only_touched_ranges(
+        self, sql: str, touched: str, sources: list[str],
+    ) -> tuple[str, Callable[[str, str | None], dict | None]]:
         """`sql` reading, from every upstream table that has the time columns, only the rows of the
         touched time ranges: what delete+insert requires (a range's result depends only on the
         upstream rows of that range) lets it skip the rest, instead of computing everything and
-        keeping the touched ranges."""
-        for table in sorted(set(self.resolved.values())):
-            if not set(sources) <= set(_columns(self.cursor, f"SELECT * FROM {quote_table(table)}")):
-                continue  # e.g. a dimension table without time: read whole
-            match = " AND ".join(
-                f"k.k{i} IS NOT DISTINCT FROM {self._bucket('u.' + quote_ident(c))}" for i, c in enumerate(sources)
+        keeping the touched ranges. Also returns `within(column_sql, column_type)`, the predicates
+        that select the touched ranges of a column (None: that column's type takes the slow path).
+
+        The touched buckets (`date_trunc(grain, time)`; the exact values without a grain) become
+        ranges, consecutive buckets merged: `col >= start AND col < end` with literal bounds, which
+        DuckLake checks against each file's min/max and skips the files outside (an EXISTS or a
+        join on the bucket, `date_trunc` of every row, reads every file). An upstream table is read
+        as a UNION ALL of one scan per range (each skips on its own), plus `col IS NULL` when a
+        NULL time was touched (a NULL time is a NULL bucket of its own). The ranges are exact for
+        DATE and TIMESTAMP columns and keys; with a time zone (TIMESTAMPTZ, where a bucket follows
+        the session's calendar, and DuckDB truncates 01:30 EDT to 01:00 EST) they are widened by a
+        day on each side (overlapping ones merged) and the bucket is checked too. Past 16 ranges:
+        one range from the first start to the last end, with the bucket checked against the
+        touched table. Other key types (no grain, e.g. an integer) keep the EXISTS on the touched table.
+        """
+        cursor, grain = self.cursor, self.spec.raw.get("time_grain")
+        naive = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+        temporal = (*naive, "TIMESTAMP WITH TIME ZONE")
+        keys = f"temp.main.{quote_ident(touched)}"
+        in_touched = f"IN (SELECT k0 FROM {keys} WHERE k0 IS NOT NULL)"
+        key_type = _columns(cursor, f"SELECT k0 FROM {keys}", types=True)[0][1]
+        has_null, bounds, padded = False, [], []
+        if len(sources) == 1 and key_type in temporal:
+            def islands(lo: str, hi: str, joined: str) -> str:
+                """Ranges [lo, hi) over the touched buckets, a bucket joining the one before when `joined`."""
+                return (
+                    f"SELECT coalesce(list([CAST(lo AS VARCHAR), CAST(hi AS VARCHAR)] ORDER BY lo), []) FROM ("
+                    f"SELECT {lo} AS lo, {hi} AS hi FROM (SELECT k0, sum(start) OVER (ORDER BY k0) AS island FROM ("
+                    f"SELECT k0, CASE WHEN {joined} THEN 0 ELSE 1 END AS start FROM {keys} WHERE k0 IS NOT NULL)) "
+                    f"GROUP BY island)"
+                )
+
+            step, before = f"INTERVAL 1 {grain.upper()}" if grain else None, "lag(k0) OVER (ORDER BY k0)"
+            # exact: consecutive buckets form one range; without a grain every value is its own
+            exact = islands("min(k0)", f"max(k0) + {step}", f"{before} + {step} = k0") if grain else (
+                f"SELECT coalesce(list([CAST(k0 AS VARCHAR), CAST(k0 AS VARCHAR)] ORDER BY k0), []) "
+                f"FROM {keys} WHERE k0 IS NOT NULL"
             )
+            # widened by a day each side, for buckets in a time zone's calendar; ranges that would
+            # overlap are one (the branches of a UNION ALL must not share rows)
+            wide = islands("min(k0) - INTERVAL 1 DAY", f"max(k0) + {step} + INTERVAL 1 DAY",
+                           f"{before} + {step} + INTERVAL 2 DAY >= k0") if grain else "SELECT []"
+            has_null, found, widened = cursor.execute(
+                f"SELECT (SELECT count(*) FROM {keys} WHERE k0 IS NULL) > 0, ({exact}), ({wide})"
+            ).fetchone()
+            bounds, padded = [tuple(f) for f in found], [tuple(f) for f in widened]
+
+        def typed(pairs: list[tuple[str, str]], type_name: str) -> list[tuple[str, str]]:
+            return [(f"CAST({sql_string(a)} AS {type_name})", f"CAST({sql_string(b)} AS {type_name})")
+                    for a, b in pairs]
+
+        converted: dict[str, list[tuple[str, str]] | None] = {}
+
+        def as_column_type(column_type: str) -> list[tuple[str, str]] | None:
+            """The bounds as literals of the column's own type, if that loses nothing: a DATE column
+            compared with TIMESTAMP bounds is cast row by row, and DuckLake then skips no file."""
+            if column_type not in converted:
+                values = ", ".join(
+                    f"({i}, CAST({sql_string(v)} AS {key_type}))" for i, v in enumerate(v for b in bounds for v in b)
+                )
+                lossless, texts = cursor.execute(
+                    f"SELECT bool_and(CAST(TRY_CAST(v AS {column_type}) AS {key_type}) IS NOT DISTINCT FROM v), "
+                    f"list(CAST(TRY_CAST(v AS {column_type}) AS VARCHAR) ORDER BY i) FROM (VALUES {values}) AS b(i, v)"
+                ).fetchone()
+                converted[column_type] = typed(list(zip(texts[::2], texts[1::2])), column_type) if lossless else None
+            return converted[column_type]
+
+        def within(column: str, column_type: str | None) -> dict | None:
+            """{"branches": disjoint predicates, one scan each; "ranges": all of them in one; "null":
+            `column IS NULL` if a NULL time was touched} -- or None: use the EXISTS on the touched table."""
+            if key_type not in temporal or column_type not in temporal or not (bounds or has_null):
+                return None
+            exact = not grain or (key_type in naive and column_type in naive)
+            if not exact:
+                pairs = typed(padded, key_type)
+            else:
+                pairs = (column_type != key_type and bounds and as_column_type(column_type)) or typed(bounds, key_type)
+            upper = "<" if grain else "<="
+            check = "" if exact else f" AND {self._bucket(column)} {in_touched}"
+            branches = [f"({column} >= {lo} AND {column} {upper} {hi}{check})" for lo, hi in pairs]
+            outer = f"{column} >= {pairs[0][0]} AND {column} {upper} {pairs[-1][1]}" if pairs else ""
+            if len(branches) > 16:
+                branches = [f"({outer} AND {self._bucket(column)} {in_touched})"]
+            ranges = None if not branches else branches[0] if len(branches) == 1 else (
+                f"({outer} AND ({' OR '.join(branches)}))"
+            )
+            return {"branches": branches, "ranges": ranges, "null": f"{column} IS NULL" if has_null else None}
+
+        for table in sorted(set(self.resolved.values())):
+            described = dict(_columns(cursor, f"SELECT * FROM {quote_table(table)}", types=True))
+            if not set(sources) <= set(described):
+                continue  # e.g. a dimension table without time: read whole
+            found = within("u." + quote_ident(sources[0]), described[sources[0]]) if len(sources) == 1 else None
+            if found is None:
+                match = " AND ".join(
+                    f"k.k{i} IS NOT DISTINCT FROM {self._bucket('u.' + quote_ident(c))}" for i, c in enumerate(sources)
+                )
+                parts = [f"EXISTS (SELECT 1 FROM {keys} AS k WHERE {match})"]
+            else:
+                parts = found["branches"] + ([found["null"]] if found["null"] else [])
             view = self._temp("VIEW", "ranges")
-            self.cursor.execute(
-                f"CREATE TEMP VIEW {quote_ident(view)} AS SELECT * FROM {quote_table(table)} AS u "
-                f"WHERE EXISTS (SELECT 1 FROM temp.main.{quote_ident(touched)} AS k WHERE {match})"
+            cursor.execute(
+                f"CREATE TEMP VIEW {quote_ident(view)} AS "
+                + " UNION ALL ".join(f"SELECT * FROM {quote_table(table)} AS u WHERE {where}" for where in parts)
             )
             sql, _ = replace_table(sql, self.resolved, table, ("temp", "main", view))
-        return sql
+        return sql, within
 
 
 # --- helpers -----------------------------------------------------------------------------------
