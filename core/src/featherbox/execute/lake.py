@@ -142,5 +142,5 @@ class LakeObjects:
 
 
 def _qualified_key(qualified: str) -> str:
-    schema, _, name = qualified.rpartition(".")
-    return f"{schema or 'main'}.{name}".lower()
+    schema, dot, name = qualified.partition(".")  # a schema has no dot; a table name may ("bad.select")
+    return (f"{schema}.{name}" if dot else f"main.{schema}").lower()

@@ -420,13 +420,7 @@ class FileAdapter(AdapterType):
 
     def _add_new_columns(self, con, query: str, files: list[FileInfo]) -> None:
         incoming = con.execute(f"DESCRIBE {query}").fetchall()
-        schema, _, name = self.table.partition(".")
-        existing = dict(
-            con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'lake' AND schema_name = ? AND table_name = ?",
-                [schema, name],
-            ).fetchall()
-        )
+        existing = {row[0]: row[1] for row in con.execute(f"DESCRIBE {quote_table(self.table)}").fetchall()}
         for column, kind, *_ in incoming:
             if column not in existing:
                 con.execute(f'ALTER TABLE {quote_table(self.table)} ADD COLUMN "{column}" {kind}')

@@ -477,7 +477,8 @@ class RelationalAdapter(AdapterType):
             previous = (ctx.previous or {}).get("tables", {}) if (ctx.previous or {}).get("column") == self.incremental["column"] else {}
             for table in tables:
                 with self._step(f"loading {self._source_name(table)}"):
-                    count, table_state, note = self._load_column(con, alias, table, previous.get(table["name"]))
+                    exists = ctx.table_exists(f"{self.name}.{table['name']}")
+                    count, table_state, note = self._load_column(con, alias, table, previous.get(table["name"]), exists)
                 rows[f"{self.name}.{table['name']}"] = count
                 state["tables"][table["name"]] = table_state
                 notes.append(note)
@@ -516,7 +517,7 @@ class RelationalAdapter(AdapterType):
             self._reads = (alias, copied)
         return result
 
-    def _load_column(self, con, alias: str, table: dict, previous: dict | None) -> tuple[int, dict, str]:
+    def _load_column(self, con, alias: str, table: dict, previous: dict | None, exists: bool) -> tuple[int, dict, str]:
         from featherbox.tables.column_mode import ColumnMode
 
-        return ColumnMode(self).load_table(con, alias, table, previous)
+        return ColumnMode(self).load_table(con, alias, table, previous, exists)

@@ -213,16 +213,13 @@ class ColumnMode:
 
     # load
 
-    def load_table(self, con, alias: str, table: dict, previous: dict | None) -> tuple[int, dict, str]:
+    def load_table(self, con, alias: str, table: dict, previous: dict | None, exists: bool) -> tuple[int, dict, str]:
+        """Load `table` into the lake; `exists`: whether the lake has its table now."""
         column, adapter = self.column, self.adapter
         pk = adapter._primary_key(table)
         if not pk:  # keyed_tables gives every table a key or refuses it
             raise self._error(f"table {table['name']} needs a primary_key for incremental loads")
         target = lake_table(adapter.name, table["name"])
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-            [adapter.name, table["name"]],
-        ).fetchone()[0]
         previous = previous or {}
         watermark = decode_value(previous.get("watermark"))
         reconciled_at = previous.get("reconciled_at")

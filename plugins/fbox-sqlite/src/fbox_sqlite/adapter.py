@@ -68,9 +68,8 @@ class SQLiteDialect(Dialect):
     def scan(self, con, alias: str, sql: str, table: str) -> str:
         # sqlite_query returns every column as VARCHAR: cast those of the table back to its types
         call = super().scan(con, alias, sql, table)
-        types = dict(con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND table_name = ?", [alias, table]
-        ).fetchall())
+        # DESCRIBE of the one table: duckdb_columns() would list every attached catalog's, the lake's too
+        types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {quote_ident(alias)}.{quote_ident(table)}").fetchall()}
         names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()]
         columns = ", ".join(
             f"CAST({quote_ident(n)} AS {types[n]}) AS {quote_ident(n)}" if n in types else quote_ident(n) for n in names
