@@ -265,6 +265,63 @@ class Workspace:
         elif kind == "log":
             history.log(run_id, "info", outcome.message, action.node)
 
+    def dropped(self):
+        """The nodes whose newest version is a drop, with whether they can still be restored."""
+        from featherbox.execute.lake import LakeObjects
+        from featherbox.state.restore import dropped_nodes
+
+        con = self.open_lake(for_writing=False)
+        try:
+            return dropped_nodes(con, LakeObjects.read(con, self.backends.database), self.backends.database)
+        finally:
+            con.close()
+
+    def restore(self, name: str, wait: float = 0):
+        """`fbox restore NAME`: the dropped node's tables back from the lake's snapshot before the drop,
+        and its last version recorded again (featherbox.state.restore), under the run lock; recorded in
+        the run history as a run of its own. Returns `state.restore.Restored`."""
+        from featherbox.execute.lake import LakeObjects, open_lake
+        from featherbox.state.restore import find_dropped, restore
+
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        lock = self.backends.database.run_lock()
+        if not lock.acquire(wait):
+            raise RunLockedError(
+                f"an fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
+            )
+        try:
+            con = open_lake(self.project, self.backends)
+            history = self.history(con)
+            started = []
+
+            def before_write():  # the no-op shortcut's digest goes before the lake changes, as in a run
+                history.clear_summary()
+                history.start_deployment(run_id, f"restore {found.node}", socket.gethostname(), os.getpid())
+                started.append(run_id)
+
+            try:
+                objects = LakeObjects.read(con, self.backends.database)
+                found = find_dropped(con, objects, name)
+                done = restore(con, objects, self.backends.database, found, run_id, before_write)
+                tables = ", ".join(f"{t} ({done.rows[t]} rows)" if t in done.rows else f"{t} (view)" for t in done.objects)
+                history.log(
+                    run_id, "info",
+                    f"restored {done.node} from snapshot {done.snapshot} (before run {done.dropped_in} dropped it): {tables}",
+                    done.node,
+                )
+                history.finish_deployment(run_id, "completed", {"restored": 1})
+                return done
+            except Exception as exc:
+                if started:
+                    history.log(run_id, "error", f"restore {found.node} failed: {exc}", found.node)
+                    history.finish_deployment(run_id, "failed", {"failed": 1})
+                raise
+            finally:
+                history.close()
+                con.close()
+        finally:
+            lock.release()
+
 
 def _redacted(value):
     from featherbox.secrets import redact

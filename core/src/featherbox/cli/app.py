@@ -29,7 +29,9 @@ def _version(value: bool) -> None:
 
 
 def create_app(pm=None) -> typer.Typer:
-    from featherbox.cli import graph_cmd, plugin_cmd, plugins_cmd, project_cmds, query_cmds, run_cmds, schema_cmd
+    from featherbox.cli import (
+        graph_cmd, plugin_cmd, plugins_cmd, project_cmds, query_cmds, restore_cmd, run_cmds, schema_cmd,
+    )
 
     app = typer.Typer(
         name="fbox",
@@ -53,7 +55,7 @@ def create_app(pm=None) -> typer.Typer:
         state.project_dir = project
         state.debug = debug
 
-    for module in (project_cmds, run_cmds, query_cmds, graph_cmd, plugins_cmd, plugin_cmd, schema_cmd):
+    for module in (project_cmds, run_cmds, restore_cmd, query_cmds, graph_cmd, plugins_cmd, plugin_cmd, schema_cmd):
         module.register(app)
     if pm is None:
         from featherbox.plugins import default_manager

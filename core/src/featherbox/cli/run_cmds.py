@@ -17,21 +17,76 @@ def register(app: typer.Typer) -> None:
     app.command("migrate")(migrate)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def drop_lines(plan) -> list[str]:
+    """The plan's destroys, said before anything else: which nodes go, with which tables and rows."""
+    destroys = [a for a in plan.actions if a.action == "destroy"]
+    if not destroys:
+        return []
+    that = "that is" if len(destroys) == 1 else "that are"
+    lines = [f"Will drop {_count(len(destroys), 'node')} {that} no longer in the project, with {'its' if len(destroys) == 1 else 'their'} data:"]
+    for action in destroys:
+        previous = plan.previous.get(action.node)
+        rows = f" ({_count(previous.total_rows, 'row')})" if previous else ""
+        lines.append(f"  {action.kind} {action.node}: {', '.join(action.tables) or 'no tables'}{rows}")
+    which = f"`fbox restore {destroys[0].node}` brings it back" if len(destroys) == 1 else "`fbox restore NODE` brings one back"
+    lines.append(f"  (after the drop, {which} as long as the lake keeps its snapshots from before the drop)")
+    return lines
+
+
+def row_change(action, outcome, previous) -> dict:
+    """`rows_before` (the node's rows when planned; None when it was new) and `rows_change` (rows after
+    minus before; None unless the action completed and there was a before)."""
+    before = previous.total_rows if previous is not None else None
+    change = outcome.rows - before if before is not None and outcome.status == "completed" else None
+    return {"rows_before": before, "rows_change": change}
+
+
+def rows_text(action, outcome, previous, rebuilt: bool) -> str:
+    """`2430 rows` (new), `2430 rows (was 2400)` (rebuilt), `+30 rows, 2430 in all` (changed in place)."""
+    total = outcome.rows
+    if action.action == "destroy":
+        return f"dropped {', '.join(action.tables) or 'no tables'}" + (f" ({_count(previous.total_rows, 'row')})" if previous else "")
+    if previous is None:
+        return _count(total, "row")
+    if rebuilt:
+        return f"{_count(total, 'row')} (was {previous.total_rows})"
+    change = total - previous.total_rows
+    return f"{'+' if change >= 0 else '-'}{_count(abs(change), 'row')}, {total} in all"
+
+
 class RunProgress:
     """Per-node lines as nodes finish; on a terminal also a live bar of the whole run (rich)."""
 
-    def __init__(self, live: bool, quiet: bool):
-        self.live, self.quiet = live, quiet
+    def __init__(self, live: bool, quiet: bool, ws=None):
+        self.live, self.quiet, self.ws = live, quiet, ws
         self.done = self.total = 0
         self._progress = self._task = None
+        self.previous: dict = {}
+        self.incremental: set[str] = set()  # models that change their table in place unless rebuilt
 
     def on_plan(self, plan) -> None:
         self.total = len(plan.actions)
+        self.previous = plan.previous
+        if self.ws is not None and not plan.empty:
+            from featherbox.execute.materialize import is_incremental
+            from featherbox.graph.dag import MODEL
+
+            graph = self.ws.graph
+            self.incremental = {
+                a.node for a in plan.actions
+                if a.kind == MODEL and a.node in graph and is_incremental(graph.nodes[a.node]["spec"])
+            }
         if self.quiet:
             return
         if plan.empty:
             echo("Nothing to do: every node is up to date.")
             return
+        for line in drop_lines(plan):
+            echo(line)
         echo(f"Running {self.total} action{'s' if self.total != 1 else ''}:")
         if self.live:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -54,10 +109,12 @@ class RunProgress:
         if kind == "skipped":
             line = f"{counter} - {action.node}: skipped ({outcome.message})"
         elif outcome.status == "completed":
-            rows = f"{outcome.rows} rows, " if action.action != "destroy" else ""
-            line = f"{counter} ✓ {action.action} {action.node}: {rows}{outcome.seconds:.2f}s ({action.reason})"
+            rows = rows_text(action, outcome, self.previous.get(action.node), self.rebuilt(action, outcome))
+            line = f"{counter} ✓ {action.action} {action.node}: {rows}, {outcome.seconds:.2f}s ({action.reason})"
             if "skipped" in outcome.message:  # a load that left data out on purpose (bad_lines: skip) says so
                 line += f"; {outcome.message}"
+            if action.action == "destroy":
+                line += f"; `fbox restore {action.node}` brings it back"
         else:
             line = f"{counter} ✗ {action.action} {action.node}: {outcome.status}: {outcome.error}"
         if self._progress:
@@ -67,6 +124,16 @@ class RunProgress:
             self._progress.advance(self._task)
         else:
             echo(line)
+
+    def rebuilt(self, action, outcome) -> bool:
+        """Whether the node's tables were written anew (their old rows are not in the count), rather
+        than changed in place: adapters are said to change in place unless fully refreshed (a
+        file adapter adds files; a full copy is shown as its net change)."""
+        if action.full_refresh:
+            return True
+        if action.kind == "adapter":
+            return False
+        return action.node not in self.incremental or "full rebuild" in outcome.message
 
     def stop(self) -> None:
         if self._progress:
@@ -91,7 +158,7 @@ def run(
     ws: Workspace = workspace()
     forced = True if full_refresh else False
 
-    progress = RunProgress(live=is_tty() and not as_json, quiet=as_json)
+    progress = RunProgress(live=is_tty() and not as_json, quiet=as_json, ws=ws)
     try:
         plan_, result = ws.run([*(nodes or []), *(select or [])], forced, threads, wait, progress.on_plan, progress.on_event, command="run")
     finally:
@@ -101,7 +168,8 @@ def run(
             "run_id": result.run_id,
             "ok": result.ok,
             "actions": [
-                {**a.as_dict(), **vars(result.outcomes[a.node])} for a in plan_.actions if a.node in result.outcomes
+                {**a.as_dict(), **vars(result.outcomes[a.node]), **row_change(a, result.outcomes[a.node], plan_.previous.get(a.node))}
+                for a in plan_.actions if a.node in result.outcomes
             ],
         })
     elif not plan_.empty:
@@ -133,7 +201,11 @@ def plan(
     if p.empty:
         echo("Nothing to do: every node is up to date.")
         return
-    table(["action", "node", "pipeline", "reason"], [[a.action, a.node, a.pipeline, a.reason] for a in p.actions])
+    for line in drop_lines(p):
+        echo(line)
+    rest = [a for a in p.actions if a.action != "destroy"]  # the drops are listed above, once
+    if rest:
+        table(["action", "node", "pipeline", "reason"], [[a.action, a.node, a.pipeline, a.reason] for a in rest])
 
 
 def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:

@@ -47,6 +47,8 @@ class Action:
 class Plan:
     actions: list[Action]
     fingerprints: dict[str, str]
+    #: each node's current version when planned: what a run's output compares the new row counts with
+    previous: dict[str, NodeVersion] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -90,7 +92,7 @@ def make_plan(
         for node in sorted(set(versions) - set(graph.nodes)):
             old = versions[node]
             actions.append(Action(node, old.kind, DESTROY, f"{old.kind} removed from the project", MIGRATE, tables=old.tables))
-    return Plan(actions, fingerprints)
+    return Plan(actions, fingerprints, dict(versions))
 
 
 def _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprint, forced, now) -> Action | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import duckdb
 
 from featherbox import clock
-from featherbox.execute.lake import STATE_SCHEMA, LakeObjects, values_sql
+from featherbox.execute.lake import STATE_SCHEMA, LakeObjects, sql_string, values_sql
 
 VERSIONS = f"{STATE_SCHEMA}.node_versions"
 LEDGER = f"{STATE_SCHEMA}.file_ledger"
@@ -93,3 +93,30 @@ def record_version(con: duckdb.DuckDBPyConnection, version: NodeVersion) -> None
         built_at.astimezone(timezone.utc).replace(tzinfo=None), time.time_ns(), version.dropped,
     ]
     con.execute(f"INSERT INTO {VERSIONS} {values_sql([row])}")
+
+
+def node_history(con: duckdb.DuckDBPyConnection, objects: LakeObjects, node: str) -> list[NodeVersion]:
+    """Every recorded version of `node`, oldest first, dropped ones included (`fbox restore`)."""
+    if not state_tables_exist(objects):
+        return []
+    rows = con.execute(
+        f"""SELECT node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped
+            FROM {VERSIONS} WHERE node = {sql_string(node)} ORDER BY seq"""
+    ).fetchall()
+    return [
+        NodeVersion(
+            n, kind, fp, dv, json.loads(inputs or "{}"), json.loads(state or "{}"), json.loads(tables or "[]"),
+            json.loads(counts or "{}"), run_id, built_at.replace(tzinfo=timezone.utc) if built_at else None, bool(dropped),
+        )
+        for n, kind, fp, dv, inputs, state, tables, counts, run_id, built_at, dropped in rows
+    ]
+
+
+def recorded_nodes(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> dict[str, bool]:
+    """Every node the lake has a version of -> whether its newest version is a drop."""
+    if not state_tables_exist(objects):
+        return {}
+    rows = con.execute(
+        f"SELECT node, dropped FROM {VERSIONS} QUALIFY row_number() OVER (PARTITION BY node ORDER BY seq DESC) = 1"
+    ).fetchall()
+    return {node: bool(dropped) for node, dropped in rows}
