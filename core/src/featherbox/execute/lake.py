@@ -99,8 +99,9 @@ class LakeObjects:
     keeps this up to date as its nodes commit, so no node asks the catalog again.
     """
 
-    def __init__(self, kinds: dict[str, str] | None = None):
+    def __init__(self, kinds: dict[str, str] | None = None, ids: dict[str, int] | None = None):
         self._kinds: dict[str, str] = dict(kinds or {})  # "schema.name" -> "table" | "view"
+        self._ids: dict[str, int] = dict(ids or {})  # "schema.name" -> DuckLake table_id, as read
         self._lock = threading.Lock()
 
     @classmethod
@@ -111,13 +112,15 @@ class LakeObjects:
         if schema:
             meta += "." + quote_ident(schema.strip("'").replace("''", "'"))
         rows = con.execute(
-            f"""SELECT s.schema_name, o.name, o.kind FROM (
-                    SELECT schema_id, table_name AS name, 'table' AS kind FROM {meta}.ducklake_table WHERE end_snapshot IS NULL
+            f"""SELECT s.schema_name, o.name, o.kind, o.id FROM (
+                    SELECT schema_id, table_name AS name, 'table' AS kind, table_id AS id FROM {meta}.ducklake_table WHERE end_snapshot IS NULL
                     UNION ALL
-                    SELECT schema_id, view_name, 'view' FROM {meta}.ducklake_view WHERE end_snapshot IS NULL
+                    SELECT schema_id, view_name, 'view', NULL FROM {meta}.ducklake_view WHERE end_snapshot IS NULL
                 ) AS o JOIN {meta}.ducklake_schema AS s ON s.schema_id = o.schema_id AND s.end_snapshot IS NULL"""
         ).fetchall()
-        return cls({f"{schema}.{name}".lower(): kind for schema, name, kind in rows})
+        kinds = {f"{schema}.{name}".lower(): kind for schema, name, kind, _ in rows}
+        ids = {f"{schema}.{name}".lower(): int(id) for schema, name, kind, id in rows if id is not None}
+        return cls(kinds, ids)
 
     def kind(self, qualified: str) -> str | None:
         """"table", "view" or None for `schema.name` (a bare name is in `main`)."""
@@ -132,9 +135,14 @@ class LakeObjects:
     def names(self) -> set[str]:
         return set(self._kinds)
 
+    def table_id(self, qualified: str) -> int | None:
+        """DuckLake's id of the table as read at the start of the run; None when it was made since."""
+        return self._ids.get(_qualified_key(qualified))
+
     def record(self, qualified: str, kind: str | None) -> None:
         """A committed change: `qualified` is now a "table", a "view", or gone (None)."""
         with self._lock:
+            self._ids.pop(_qualified_key(qualified), None)  # a new table, or gone: its id is not known
             if kind is None:
                 self._kinds.pop(_qualified_key(qualified), None)
             else:

@@ -178,17 +178,24 @@ class _Incremental:
                 changes[table] = found
         span = ", ".join(f"{t} since snapshot {recorded[t]}" for t in changes)
         if not changes:
-            rows = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
-            return rows, f"{self.kind}: no upstream rows changed since snapshot {min(recorded.values(), default=self.snapshot)}"
+            message = f"{self.kind}: no upstream rows changed since snapshot {min(recorded.values(), default=self.snapshot)}"
+            return self._rows(0, 0), message
         if self.kind == APPEND:
-            written = self._append(changes)
-            message = f"append: {written} rows appended from the inserts of {span}"
+            deleted, inserted = 0, self._append(changes)
+            message = f"append: {inserted} rows appended from the inserts of {span}"
         else:
             deleted, inserted, touched = self._replace(changes)
             unit = "keys" if self.kind == MERGE else "time ranges"
             message = f"{self.kind}: {touched} {unit} recomputed ({deleted} rows deleted, {inserted} inserted) from the changes of {span}"
-        rows = cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
-        return rows, message
+        return self._rows(deleted, inserted), message
+
+    def _rows(self, deleted: int, inserted: int) -> int:
+        """The target's rows now: the recorded count moved by what this build wrote (the statements
+        report their counts), counted only when no count was recorded."""
+        before = self.previous.row_counts.get(self.spec.qualified) if self.previous else None
+        if before is None:
+            return self.cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
+        return before - deleted + inserted
 
     # --- reading one upstream table's change --------------------------------------------------
     def _changes(self, table: str, since: int) -> tuple[str, dict[str, int]] | None:
@@ -201,15 +208,22 @@ class _Incremental:
         if since > self.snapshot:
             raise FullRebuild(f"the recorded snapshot {since} of {table} is newer than the lake's {self.snapshot}")
         snapshots = cursor.execute(
-            f"SELECT snapshot_id, changes FROM {LAKE}.snapshots() WHERE snapshot_id >= ? AND snapshot_id <= ?",
-            [since, self.snapshot],
+            f"SELECT snapshot_id, changes FROM {LAKE}.snapshots() WHERE snapshot_id >= {int(since)} AND snapshot_id <= {int(self.snapshot)}"
         ).fetchall()
         if not any(s == since for s, _ in snapshots):
             raise FullRebuild(f"snapshot {since} (last read of {table}) has expired")
-        recreated = any(
-            snapshot_id > since and table in {_unquote(t) for t in (changed or {}).get("tables_created", [])}
-            for snapshot_id, changed in snapshots
-        )
+        later = [changed or {} for snapshot_id, changed in snapshots if snapshot_id > since]
+        recreated = any(table in {_unquote(t) for t in changed.get("tables_created", [])} for changed in later)
+        table_id = self.objects.table_id(table)
+        if not recreated and table_id is not None:
+            # each snapshot lists the ids of the tables it wrote: one that names none of this table's
+            # did not change it, and reading an empty change feed still costs a scan of its files
+            mentions = {key for changed in later for key, values in changed.items() if str(table_id) in values}
+            if not mentions:
+                return None
+            inserts_only = mentions <= {"tables_inserted_into", "inlined_insert"}
+        else:
+            inserts_only = False
         at = f"{quote_table(table)} AT (VERSION => {since})"
         before_columns = _columns(cursor, f"SELECT * FROM {at}", types=True)
         if before_columns != _columns(cursor, f"SELECT * FROM {quote_table(table)}", types=True):
@@ -224,6 +238,12 @@ class _Incremental:
                 f"SELECT NULL::BIGINT AS snapshot_id, NULL::BIGINT AS rowid, 'delete' AS change_type, * FROM ({old} EXCEPT ALL {new}) "
                 f"UNION ALL BY NAME "
                 f"SELECT NULL::BIGINT AS snapshot_id, NULL::BIGINT AS rowid, 'insert' AS change_type, * FROM ({new} EXCEPT ALL {old})"
+            )
+        elif inserts_only:  # DuckLake reads only the new rows, not the deletes of every file
+            cursor.execute(
+                f"CREATE TEMP TABLE {quote_ident(temp)} AS SELECT NULL::BIGINT AS snapshot_id, NULL::BIGINT AS rowid, "
+                f"'insert' AS change_type, * FROM ducklake_table_insertions("
+                f"{sql_string(LAKE)}, {sql_string(schema)}, {sql_string(name)}, {since + 1}, {self.snapshot})"
             )
         else:
             cursor.execute(
@@ -264,9 +284,7 @@ class _Incremental:
         if replaced != 1:
             raise FullRebuild(f"the SQL reads {table} {replaced} times; append needs it read exactly once")
         self._check_result(sql)
-        before = self.cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0]
-        self.cursor.execute(f"INSERT INTO {self.target} BY NAME {sql}")
-        return self.cursor.execute(f"SELECT count(*) FROM {self.target}").fetchone()[0] - before
+        return self.cursor.execute(f"INSERT INTO {self.target} BY NAME {sql}").fetchone()[0]  # the rows inserted
 
     # --- merge and delete+insert --------------------------------------------------------------
     def _bucket(self, column_sql: str) -> str:
