@@ -116,10 +116,10 @@ def test_an_incremental_model_waits_for_its_inputs_to_commit(backend, tmp_path):
     assert query(root, "SELECT * FROM marts.top") == [{"top": 100}]
 
 
-def _schedule(actions, graph):
+def _schedule(actions, graph, serial=False):
     from featherbox.execute.schedule import Schedule
 
-    return Schedule(actions, graph)
+    return Schedule(actions, graph, serial)
 
 
 def test_waves_respect_their_limit_and_run_one_at_a_time():
@@ -193,3 +193,37 @@ def test_only_transaction_conflicts_are_retried(tmp_path, error, retried):
     assert result.outcomes["numbers"].status == ("completed" if retried else "failed")
     assert flaky.calls == (2 if retried else 1)
     assert any("retrying (attempt 2)" in (m or "") for m in logs) == retried
+
+
+@pytest.mark.parametrize("serial, waves", [(True, [["m.a", "m.ab", "m.b"]]), (False, [["m.a"], ["m.ab", "m.b"]])])
+def test_with_one_writer_a_wave_waits_for_the_running_transactions(serial, waves):
+    """SQLite's catalog takes one transaction at a time: a wave that started while an adapter loads
+    would only wait for it, so it waits unformed and then takes every model ready by then."""
+    import networkx as nx
+
+    from featherbox.config.project import ModelSpec
+    from featherbox.plan.planner import Action
+
+    graph = nx.DiGraph()
+    actions = []
+    for adapter in ("one", "two"):
+        graph.add_node(adapter, kind="adapter", tables=[f"main.{adapter}"])
+        actions.append(Action(adapter, "adapter", "update", "new data", "sync"))
+    for name, inputs in (("a", ["one"]), ("b", ["two"]), ("ab", ["one", "two"])):
+        graph.add_node(f"m.{name}", kind="model", spec=ModelSpec(name, "m", Path("x.yml"), "SELECT 1", {}), resolved={})
+        for source in inputs:
+            graph.add_edge(source, f"m.{name}")
+        actions.append(Action(f"m.{name}", "model", "update", "upstream changed", "sync", upstream=inputs))
+    schedule = _schedule(actions, graph, serial)
+    started = schedule.transactions(schedule.ready())
+    assert [[a.node for a in g] for g in started] == [["one"], ["two"]]
+    formed = []
+    for adapter in started:  # "one" commits first, then "two"
+        schedule.finished(adapter)
+        schedule.complete(adapter[0].node)
+        formed += [[a.node for a in g] for g in schedule.transactions(schedule.ready())]
+        if formed and not serial and len(formed) == 1:
+            schedule.finished([schedule.actions[n] for n in formed[0]])
+            for node in formed[0]:
+                schedule.complete(node)
+    assert formed == waves

@@ -109,10 +109,11 @@ class Runner:
         # conflict at commit and redo their work; they take turns instead (each query still uses
         # every core).
         self._transaction_lock = threading.Lock() if serial_transactions else contextlib.nullcontext()
+        self.serial = serial_transactions
 
     def run(self, plan: Plan) -> RunResult:
         result = RunResult(self.run_id)
-        schedule = Schedule(plan.actions, self.graph)
+        schedule = Schedule(plan.actions, self.graph, self.serial)
         futures: dict[Future, list[Action]] = {}
         watchdog = self._start_watchdog()
         try:

@@ -7,7 +7,9 @@ pending inputs are all in the wave: the transaction sees its own writes, so a `t
 can be built after its upstream in the same transaction. An incremental model (`append`, `merge`,
 `delete+insert`) never joins a wave that changes one of its inputs: it reads the inputs' changes
 between committed snapshots, and the snapshot its inputs are written in does not exist until the
-commit. Adapters and destroys run alone, each in its own transaction; one wave runs at a time.
+commit. Adapters and destroys run alone, each in its own transaction; one wave runs at a time. With a
+catalog that has one writer (SQLite), transactions take turns anyway, so a wave waits until nothing
+else runs: it then takes every model that became ready meanwhile, in one commit instead of several.
 
 When a wave fails, its transaction rolls back; the node that failed runs again alone and the others
 go back to waiting, so a failing node publishes nothing and takes no other node down.
@@ -29,7 +31,7 @@ WAVE_LIMIT = 200
 
 
 class Schedule:
-    def __init__(self, actions: list[Action], graph: nx.DiGraph):
+    def __init__(self, actions: list[Action], graph: nx.DiGraph, serial: bool = False):
         self.actions = {a.node: a for a in actions}
         self.graph = graph
         self.waiting: dict[str, set[str]] = {a.node: set(a.upstream) for a in actions}  # node -> inputs not done
@@ -37,6 +39,8 @@ class Schedule:
         self.alone: set[str] = set()  # models whose wave failed on them: they run in their own transaction
         self.wave_running = False
         planned = set(self.actions)
+        self.serial = serial  # one transaction at a time (the catalog has one writer)
+        self.running = 0  # transactions started and not finished
         self._order = [n for n in topological_order(graph) if n in planned] + sorted(planned - set(graph.nodes))
 
     def ready(self) -> list[Action]:
@@ -51,9 +55,10 @@ class Schedule:
         the wave that starts now go back to waiting."""
         groups = [[a] for a in ready if not self._in_waves(a)]
         models = [a for a in ready if self._in_waves(a)]
-        if self.wave_running:
+        if self.wave_running or (self.serial and self.running + len(groups) > 0):
             for action in models:
                 self.waiting[action.node] = set()
+            self.running += len(groups)
             return groups
         wave, members = models[:WAVE_LIMIT], {a.node for a in models[:WAVE_LIMIT]}
         for action in models[WAVE_LIMIT:]:
@@ -72,13 +77,15 @@ class Schedule:
         if wave:
             self.wave_running = True
             groups.append(wave)
+        self.running += len(groups)
         return groups
 
     def _in_waves(self, action: Action) -> bool:
         return action.kind == MODEL and action.action != DESTROY and action.node not in self.alone
 
-    def finished(self, wave: list[Action]) -> None:
-        if len(wave) > 1 or (wave and self._in_waves(wave[0])):
+    def finished(self, group: list[Action]) -> None:
+        self.running -= 1
+        if len(group) > 1 or (group and self._in_waves(group[0])):
             self.wave_running = False
 
     def complete(self, node: str) -> None:
