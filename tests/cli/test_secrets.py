@@ -97,7 +97,7 @@ def test_hosts_ports_users_and_paths_in_errors_are_not_masked(tmp_path, fbox):
     done = fbox(root, "plan", env=env)
     assert done.returncode != 0
     assert f"{folder}/p/adapters/app_db.yml" in done.out, done.out
-    assert "format: 'xml' is not valid" in done.out, done.out
+    assert "format: 'format' must be one of: csv, tsv, json, ndjson, parquet (got xml)" in done.out, done.out
     assert "***" not in done.out, done.out
 
 

@@ -119,10 +119,13 @@ def test_unknown_type_names_the_distribution_to_install():
     registry = collect(new_manager())
     with pytest.raises(UnknownTypeError, match="pip install fbox-s3"):
         registry.get("adapter", "s3")
-    with pytest.raises(UnknownTypeError, match="pip install fbox-postgresql"):
+    with pytest.raises(UnknownTypeError, match="did you mean postgresql.*pip install fbox-postgresql"):
         registry.get("database", "postgres")
-    with pytest.raises(UnknownTypeError, match="pip install fbox-kafka"):
+    with pytest.raises(UnknownTypeError, match="did you mean s3.*pip install fbox-s3"):
+        registry.get("storage", "s4")
+    with pytest.raises(UnknownTypeError) as unknown:
         registry.get("adapter", "kafka")
+    assert "pip install" not in str(unknown.value)  # only distributions FeatherBox knows are named
 
 
 def test_installed_plugins_are_found_through_entry_points():

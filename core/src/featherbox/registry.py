@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pluggy
@@ -23,6 +25,18 @@ KNOWN_DISTRIBUTIONS = {
     "postgresql": "fbox-postgresql",
     "postgres": "fbox-postgresql",
 }
+
+#: the type names the first-party distributions provide, by kind, so an unknown type can be
+#: matched against what could be installed as well as against what is
+KNOWN_TYPES = {
+    "adapter": ("localfile", "s3", "gcs", "azure", "sqlite", "mysql", "postgresql"),
+    "storage": ("local", "s3", "gcs", "azure"),
+    "database": ("sqlite", "mysql", "postgresql"),
+    "strategy": ("filename", "content", "full"),
+}
+
+#: names people write for a type under another name
+ALIASES = {"mariadb": "mysql", "postgres": "postgresql", "pg": "postgresql", "file": "localfile", "gs": "gcs"}
 
 #: top-level modules of the core and the first-party plugins, whose schemas are tested with them
 FIRST_PARTY_MODULES = {"featherbox", *(dist.replace("-", "_") for dist in KNOWN_DISTRIBUTIONS.values())}
@@ -48,9 +62,57 @@ class UnknownTypeError(FeatherBoxError):
     pass
 
 
-def install_hint(type_name: str) -> str:
-    dist = KNOWN_DISTRIBUTIONS.get(type_name, f"fbox-{type_name}")
-    return f"pip install {dist}"
+def install_hint(kind: str, type_name: str) -> str | None:
+    """`pip install <distribution>` for a `kind` type a first-party distribution provides, else None:
+    a distribution named after whatever was typed (`fbox-s4`) could be anyone's (typosquatting)."""
+    if type_name in KNOWN_TYPES.get(kind, ()) and type_name in KNOWN_DISTRIBUTIONS:
+        return f"pip install {KNOWN_DISTRIBUTIONS[type_name]}"
+    return None
+
+
+def close_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` is most likely a misspelling of: one edit away (`s4` for `s3`), or
+    much alike (`colummn` for `column`, `localfile` for `local`)."""
+    candidates = list(dict.fromkeys(candidates))
+    lowered = str(name).lower()
+    alias = ALIASES.get(lowered)
+    if alias in candidates:
+        return alias
+    near = [c for c in candidates if _one_edit_apart(lowered, c.lower())]
+    if near:
+        return near[0]
+    close = difflib.get_close_matches(lowered, candidates, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One letter replaced, inserted, removed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def unknown_type_message(kind: str, name: str, installed: Iterable[str], where: str = "") -> str:
+    """Why `name` is no `kind` type: the installed or first-party type it is close to, what is
+    installed, and a distribution to install only when FeatherBox knows it provides that type."""
+    label = {"adapter": "type", "strategy": "strategy", "database": "database type", "storage": "storage type"}[kind]
+    installed = sorted(installed)
+    message = f"{where + ': ' if where else ''}unknown {label} {name!r}"
+    close = None if name in KNOWN_TYPES.get(kind, ()) else close_name(name, [*installed, *KNOWN_TYPES.get(kind, ())])
+    if close:
+        message += f"; did you mean {close}?"
+    message += f" (installed: {', '.join(installed) or 'none'})"
+    wanted = close or name
+    hint = install_hint(kind, wanted) if wanted not in installed else None
+    if hint:
+        message += f"; to use {'it' if wanted == name else wanted}, run `{hint}`"
+    elif not close:
+        message += "; if a third-party plugin provides it, install that plugin (`fbox plugins` lists the installed ones)"
+    return message
 
 
 @dataclass
@@ -69,12 +131,7 @@ class Registry:
     def get(self, kind: str, name: str, where: str = ""):
         table = self._table(kind)
         if name not in table:
-            known = ", ".join(sorted(table)) or "none"
-            label = {"adapter": "type", "strategy": "strategy", "database": "database type", "storage": "storage type"}[kind]
-            raise UnknownTypeError(
-                f"{where + ': ' if where else ''}unknown {label} {name!r} (installed: {known}); "
-                f"to use it, run `{install_hint(name)}`"
-            )
+            raise UnknownTypeError(unknown_type_message(kind, name, table, where))
         return table[name]
 
     def lookup(self, kind: str, name: str):

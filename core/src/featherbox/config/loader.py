@@ -332,6 +332,8 @@ class _ProjectLoader:
         data, lines = self.document(file)
         if data is None:
             return None
+        if "config" in data and data["config"] is None:
+            data["config"] = {}  # `config:` with nothing under it (every setting commented out) is empty
         start = len(self.issues)
         self.add_new(validate(data, ADAPTER_SCHEMA, file, lines))
         type_name = data.get("type")

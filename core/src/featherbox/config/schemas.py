@@ -160,9 +160,72 @@ def validate(
         owner = schema_owner or "the core"
         return [ConfigIssue(file, prefix, f"cannot check this: {owner}'s config schema failed ({type(exc).__name__}: {exc})")]
     issues: list[ConfigIssue] = []
-    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-        issues.extend(_issues_for(error, file, lines, prefix))
+    for error in sorted(relevant_errors(errors, schema), key=lambda e: [str(p) for p in e.absolute_path]):
+        issues.extend(_issues_for(error, file, lines, prefix, schema))
     return issues
+
+
+def relevant_errors(errors: Iterable[jsonschema.ValidationError], schema: dict) -> list[jsonschema.ValidationError]:
+    """The errors worth reporting, out of what jsonschema found against `schema`.
+
+    An `anyOf`/`oneOf` that failed is replaced by the errors of the branch the value was written
+    for (`_chosen`), so a user reads "'header' must be true or false", not every branch. An error
+    from the `then`/`else` of an `if` is left out when the `if` tested a value that has an error
+    of its own (`incremental.type: colummn` picks `else`, whose complaints are beside the point)."""
+    chosen = [sub for error in errors for sub in _chosen(error)]
+    wrong = {tuple(error.absolute_path) for error in chosen if not {"then", "else"} & set(error.absolute_schema_path)}
+    return [error for error in chosen if not _follows_a_wrong_choice(error, schema, wrong)]
+
+
+def _chosen(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The sub-errors of the branch of an anyOf/oneOf meant for the value, or `error` itself when
+    no branch is (every branch wants another type, or each only misses a different key)."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return [error]
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    # a branch that wants another type (a string where a mapping is written) was not meant for it
+    fitting = [errs for errs in branches.values() if not any(_at_value(e) and e.validator == "type" for e in errs)]
+    if len(fitting) > 1:  # a branch whose discriminator (a property's const or enum) rejects the value was not either
+        matched = [errs for errs in fitting if not any(_discriminates(e) for e in errs)]
+        fitting = matched or fitting
+    if len(fitting) == 1:
+        return [chosen for sub in fitting[0] for chosen in _chosen(sub)]
+    if not fitting or all(len(errs) == 1 and _at_value(errs[0]) and errs[0].validator == "required" for errs in fitting):
+        return [error]  # `_message` says which types, or which keys, would do
+    return _chosen(jsonschema.exceptions.best_match(sub for errs in fitting for sub in errs))
+
+
+def _at_value(error: jsonschema.ValidationError) -> bool:
+    """Whether a branch's error is about the value the branch was tried on, not something inside it."""
+    return not error.relative_path
+
+
+def _discriminates(error: jsonschema.ValidationError) -> bool:
+    return error.validator in ("const", "enum") and len(error.relative_path) == 1
+
+
+def _follows_a_wrong_choice(error: jsonschema.ValidationError, schema: dict, wrong: set[tuple]) -> bool:
+    """Whether `error` comes from the then/else of an `if` that tested a property which has an error."""
+    node: Any = schema
+    where: list[Any] = []  # the instance path the schema at `node` applies to
+    naming = False  # the previous part was `properties`: this part is a property name
+    for part in error.absolute_schema_path:
+        if naming:
+            where.append(part)
+        elif isinstance(node, dict) and part in ("then", "else") and isinstance(node.get("if"), dict):
+            tested = node["if"].get("properties") or {}
+            if any((*where, name) in wrong for name in tested):
+                return True
+        elif part in ("items", "prefixItems", "additionalProperties", "patternProperties", "$ref", "contains", "propertyNames"):
+            return False  # which item or key the schema applies to is not known from here on
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+        naming = not naming and part == "properties"
+    return False
 
 
 def _validator(schema: dict, check_schema: bool) -> jsonschema.Draft202012Validator:
@@ -175,7 +238,9 @@ def _validator(schema: dict, check_schema: bool) -> jsonschema.Draft202012Valida
     return cached[1]
 
 
-def _issues_for(error: jsonschema.ValidationError, file: Path, lines: Mapping[str, int], prefix: str) -> list[ConfigIssue]:
+def _issues_for(
+    error: jsonschema.ValidationError, file: Path, lines: Mapping[str, int], prefix: str, root: dict | None = None
+) -> list[ConfigIssue]:
     path = field_path(error.absolute_path, prefix)
     kind = error.validator
     if kind == "additionalProperties" and isinstance(error.instance, dict):
@@ -186,14 +251,97 @@ def _issues_for(error: jsonschema.ValidationError, file: Path, lines: Mapping[st
     if kind == "required":
         match = _REQUIRED.match(error.message)
         missing = match["name"][1:-1] if match else str(error.validator_value)
-        return [ConfigIssue(file, path, f"missing required key '{missing}'", lines.get(path))]
-    return [ConfigIssue(file, path, _message(error, _subject(path)), lines.get(path))]
+        return [ConfigIssue(file, path, f"missing required key '{missing}'{_choices(error.schema, missing)}", lines.get(path))]
+    if kind in ("anyOf", "oneOf") and error.context and all(sub.validator == "required" for sub in error.context):
+        keys = [f"'{key}'" for sub in error.context for key in sub.validator_value if key not in error.instance]
+        return [ConfigIssue(file, path, f"missing required key: one of {_or(list(dict.fromkeys(keys)))}", lines.get(path))]
+    return [ConfigIssue(file, path, _message(error, _subject(path), root), lines.get(path))]
 
 
-def _message(error: jsonschema.ValidationError, subject: str) -> str:
+def _choices(schema: Any, key: str) -> str:
+    """" (one of: csv, tsv)" when the schema names the values `key` may take."""
+    prop = schema.get("properties", {}).get(key) if isinstance(schema, dict) else None
+    if isinstance(prop, dict) and isinstance(prop.get("enum"), list):
+        return f" (one of: {', '.join(_plain(v) for v in prop['enum'])})"
+    if isinstance(prop, dict) and "const" in prop:
+        return f" (write {key}: {_plain(prop['const'])})"
+    return ""
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" or {items[-1]}"
+
+
+def _did_you_mean(value: Any, allowed: Iterable[Any]) -> str:
+    words = [str(v) for v in allowed if isinstance(v, str)]
+    close = difflib.get_close_matches(value, words, n=1) if isinstance(value, str) and words else []
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _branch_types(error: jsonschema.ValidationError) -> list[str]:
+    """The types the branches of a failed anyOf/oneOf want, when each wants another type than the value's."""
+    wanted: list[str] = []
+    for sub in error.context or ():
+        if sub.validator == "type" and _at_value(sub):
+            types = sub.validator_value
+            wanted += [types] if isinstance(types, str) else list(types)
+    return list(dict.fromkeys(wanted))
+
+
+def _not_message(error: jsonschema.ValidationError, subject: str, schema: dict) -> str:
+    """A `not` that forbids keys (`not: {anyOf: [{required: [a]}, ...]}`): name the keys present, and
+    the `if` that made them forbidden, when it is a then/else."""
+    forbidden = error.validator_value
+    alternatives = forbidden.get("anyOf", [forbidden]) if isinstance(forbidden, dict) else []
+    keys = [key for alt in alternatives if isinstance(alt, dict) and set(alt) == {"required"} for key in alt["required"]]
+    present = [key for key in keys if isinstance(error.instance, dict) and key in error.instance]
+    if not present:
+        return f"{subject} is not allowed in this form"
+    named = _or([f"'{key}'" for key in present])
+    condition = _branch_condition(error, schema)
+    if condition is None:
+        return f"{named} cannot be used here; remove {'it' if len(present) == 1 else 'them'}"
+    branch, tested = condition
+    return f"{named} {'cannot' if branch == 'then' else 'can only'} be used with {tested}"
+
+
+def _branch_condition(error: jsonschema.ValidationError, schema: dict) -> tuple[str, str] | None:
+    """("then" | "else", "type: column or columner") for an error from a then/else whose `if` tests constants."""
+    node: Any = schema
+    found = None
+    for part in error.absolute_schema_path:
+        if isinstance(node, dict) and part in ("then", "else") and isinstance(node.get("if"), dict):
+            found = (part, node["if"])
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if found is None:
+        return None
+    branch, condition = found
+    tests = []
+    for name, prop in (condition.get("properties") or {}).items():
+        values = [prop["const"]] if isinstance(prop, dict) and "const" in prop else prop.get("enum") if isinstance(prop, dict) else None
+        if not values:
+            return None
+        tests.append(f"{name}: {_or([_plain(v) for v in values])}")
+    return (branch, " and ".join(tests)) if tests else None
+
+
+def _message(error: jsonschema.ValidationError, subject: str, root: dict | None = None) -> str:
     kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "enum":
-        return f"{subject} must be one of: {', '.join(_plain(v) for v in expected)} (got {_plain(value)})"
+        return f"{subject} must be one of: {', '.join(_plain(v) for v in expected)} (got {_plain(value)}){_did_you_mean(value, expected)}"
+    if kind in ("anyOf", "oneOf") and _branch_types(error):
+        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in _branch_types(error))
+        return f"{subject} must be {wanted} (got {_describe(value)})"
+    if kind == "oneOf" and not error.context:
+        return f"{subject} matches more than one of the forms it may take; write it in one of them"
+    if kind == "not":
+        return _not_message(error, subject, root)
+    if kind == "dependentRequired":
+        needs = [f"'{key}' needs '{other}' too" for key, others in expected.items() if key in value for other in others if other not in value]
+        return "; ".join(needs) or error.message
     if kind == "const":
         return f"{subject} must be {_plain(expected)} (got {_plain(value)})"
     if kind == "type":

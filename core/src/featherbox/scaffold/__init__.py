@@ -72,6 +72,11 @@ def init_project(target: Path, example: bool = False, force: bool = False) -> In
     root = Path(target).expanduser().resolve()
     if root.exists() and not root.is_dir():
         raise FeatherBoxError(f"cannot create a project in {root}: it is a file, not a directory")
+    from featherbox.errors import file_in_the_way
+
+    blocker = file_in_the_way(str(root))
+    if blocker:
+        raise FeatherBoxError(f"cannot create a project in {root}: {blocker} is a file, not a directory")
 
     protected = [PROJECT_FILE]
     if example:

@@ -114,6 +114,12 @@ def new_adapter(
                 raise FeatherBoxError(f"--tables names {', '.join(duplicated)} more than once")
         text = templates.sqlite_adapter(name, db_path or f"{DEFAULT_BASE_PATH}/{name}.sqlite", tables, description)
         written_tables = [f"{name}.{t}" for t in tables] if tables else [f"{name}.<every table of the database>"]
+    elif _is_database(cls):
+        dialect = cls.dialect
+        text = templates.database_adapter(
+            name, type_name, cls.config_schema, dialect.title, dialect.default_port, dialect.schemes[0], description
+        )
+        written_tables = [f"{name}.<every table of the database>"]
     else:
         text = templates.generic_adapter(name, type_name, cls.config_schema, description)
 
@@ -128,6 +134,13 @@ def new_adapter(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return result
+
+
+def _is_database(cls) -> bool:
+    """A client/server database source (postgresql, mysql): `featherbox.tables.RelationalAdapter`."""
+    from featherbox.tables.adapter import RelationalAdapter
+
+    return isinstance(cls, type) and issubclass(cls, RelationalAdapter) and hasattr(cls, "dialect")
 
 
 def _placeholders(text: str) -> list[str]:
@@ -149,6 +162,8 @@ def _validate_adapter(text: str, cls, file: Path, type_name: str) -> list:
     from featherbox.config.schemas import ADAPTER_SCHEMA, validate
 
     data = yaml.safe_load(text)
+    if isinstance(data, dict) and "config" in data and data["config"] is None:
+        data["config"] = {}  # as the loader reads `config:` with nothing under it
     issues = validate(data, ADAPTER_SCHEMA, file, {})
     issues += validate(data, cls.config_schema, file, {}, schema_owner=f"the {type_name} adapter plugin")
     return issues

@@ -141,11 +141,43 @@ _FORMAT_LINES = {
 PLACEHOLDER = "CHANGE_ME"
 
 
+def example_value(prop):
+    """A value the property schema `prop` accepts, for a line the user uncomments and edits: its
+    default, first example, const or enum value, else one of its type (a string is CHANGE_ME)."""
+    if not isinstance(prop, dict):
+        return PLACEHOLDER
+    if "default" in prop:
+        return prop["default"]
+    if prop.get("examples"):
+        return prop["examples"][0]
+    if "const" in prop:
+        return prop["const"]
+    if prop.get("enum"):
+        return prop["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if prop.get(key):
+            return example_value(prop[key][0])
+    kind = prop.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        if "minimum" in prop:
+            return prop["minimum"]
+        return prop["exclusiveMinimum"] + 1 if "exclusiveMinimum" in prop else 0
+    if kind == "array":
+        return [example_value(prop.get("items", {}))] * max(prop.get("minItems", 1), 1)
+    if kind == "object":
+        return {}
+    return PLACEHOLDER
+
+
 def config_section(schema: dict, values: dict | None = None) -> str:
     """`config:` with the settings a type's `config_schema` describes.
 
     `values` are written as given; other required settings get the placeholder CHANGE_ME, and
-    optional ones are listed as comments with their descriptions.
+    optional ones are listed as commented-out lines with a value their schema accepts and their
+    descriptions, so uncommenting a line gives a file that loads.
     """
     values = dict(values or {})
     config = (schema.get("properties") or {}).get("config") or {}
@@ -160,11 +192,17 @@ def config_section(schema: dict, values: dict | None = None) -> str:
 
     settings = [f"{key}: {yaml_scalar(value)}{note(key)}" for key, value in values.items()]
     settings += [f"{key}: {PLACEHOLDER}{note(key, 'required')}" for key in properties if key in required and key not in values]
-    optional = [f"{key}:{note(key)}" for key in properties if key not in required and key not in values]
+    optional = [
+        f"{key}: {yaml_scalar(example_value(properties[key]))}{note(key)}"
+        for key in properties if key not in required and key not in values
+    ]
     if settings:
         return "config:\n" + "".join(f"  {line}\n" for line in settings) + "".join(f"  # {line}\n" for line in optional)
-    head = "# Settings of this source: replace {} with the ones it needs (`fbox plan` checks them).\nconfig: {}\n"
-    return head + "".join(f"#   {line}\n" for line in optional)
+    if not optional:
+        return "config: {}\n"
+    # `config:` with nothing under it is an empty mapping (the loader reads it so)
+    head = "# Settings of this source: uncomment the ones it needs (`fbox plan` checks them).\nconfig:\n"
+    return head + "".join(f"  # {line}\n" for line in optional)
 
 
 def file_adapter(
@@ -202,6 +240,47 @@ def sqlite_adapter(name: str, db_path: str, tables: Sequence[str] | None, descri
         path=yaml_scalar(db_path),
         name=name,
         tables=tables_line,
+    )
+
+
+DATABASE_YML = """\
+{schema}type: {type}
+{description}
+# How to reach the {title} server: dbname and the keys below, or a url instead of them.
+config:
+  host: 127.0.0.1
+  port: {port}
+  dbname: {placeholder}   # required (unless the url names it)
+  user: {placeholder}
+  # password: {placeholder}   # better: password: $SOME_VARIABLE, set in the environment or .env; masked in every output
+  # url: {scheme}://user:password@127.0.0.1:{port}/dbname   # instead of host, port, user, password and dbname
+{schema_line}
+# Tables to copy into schema {name} (as {name}.<table>); omit to copy every table{of_schema}.
+# An entry may also be a query: {{name: recent_orders, query: "SELECT * FROM orders WHERE ..."}}
+# tables: [users, orders]
+
+# Copy only new and changed rows, found by a column that grows with each change, and merge them
+# by the table's primary key (omit to copy whole tables whenever the source changed):
+# incremental:
+#   type: column
+#   column: updated_at
+"""
+
+
+def database_adapter(name: str, type_name: str, schema: dict, title: str, port: int, scheme: str, description: str | None = None) -> str:
+    """A client/server database source (postgresql, mysql): `config` with host, port, dbname, user."""
+    with_schema = "schema" in (schema.get("properties") or {})
+    return DATABASE_YML.format(
+        schema=schema_line(f"adapters/{name}.yml", "adapter"),
+        type=yaml_scalar(type_name),
+        description=_description(description, f"Tables of a {title} database, loaded into schema {name}"),
+        title=title,
+        port=port,
+        scheme=scheme,
+        placeholder=PLACEHOLDER,
+        schema_line="# schema: public   # the source schema (default public)\n" if with_schema else "",
+        name=name,
+        of_schema=" of the source schema" if with_schema else " of the database",
     )
 
 
