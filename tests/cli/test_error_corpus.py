@@ -31,6 +31,7 @@ GZ_ADAPTER = "type: localfile\nconfig: {base_path: src}\npath: '*.csv.gz'\n"
 ZST_ADAPTER = "type: localfile\nconfig: {base_path: src}\npath: '*.csv.zst'\n"
 _LONG = b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(5000))
 HALF_GZIP = gzip.compress(_LONG)[: len(gzip.compress(_LONG)) // 2]
+BIG_CSV = "id,name\n" + "".join(f"{i},n{i}\n" for i in range(5000))  # written to Parquet files, not inlined in the catalog
 HALF_ZSTD = zstandard.ZstdCompressor().compress(_LONG)[: len(zstandard.ZstdCompressor().compress(_LONG)) // 2]
 
 
@@ -44,6 +45,7 @@ class Case:
     env: dict = field(default_factory=dict)
     prepare: str = ""  # "run": a successful run first (with `before` files), then the broken files
     before: dict = field(default_factory=dict)
+    absent: tuple = ()  # none may appear
 
 
 CASES = [
@@ -57,7 +59,21 @@ CASES = [
     Case("model-is-a-list", {"models/m.yml": "- SELECT 1\n"}, ("models/m.yml",)),
     # --- wrong types and unknown types ---
     Case("adapter-type-not-string", {"adapters/a.yml": "type: 3\n"}, ("adapters/a.yml", "type")),
-    Case("adapter-unknown-type", {"adapters/a.yml": "type: snowflake\n"}, ("adapters/a.yml", "pip install fbox-snowflake")),
+    Case("adapter-unknown-type", {"adapters/a.yml": "type: snowflake\n"}, ("adapters/a.yml", "unknown type 'snowflake'"),
+         absent=("pip install",)),
+    Case("storage-type-misspelt", {"project.yml": "storage: {type: s4}\n"}, ("project.yml", "storage.type", "did you mean s3?"),
+         absent=("fbox-s4",)),
+    Case("adapter-type-misspelt", {"adapters/a.yml": "type: sqllite\n"}, ("adapters/a.yml", "did you mean sqlite?")),
+    Case("format-without-type", {"adapters/a.yml": "type: localfile\npath: '*.csv'\nformat: {header: true}\n"},
+         ("adapters/a.yml:3", "format: missing required key 'type' (one of: csv, tsv, json, ndjson, parquet)")),
+    Case("format-header-not-boolean", {"adapters/a.yml": "type: localfile\npath: '*.csv'\nformat: {type: csv, header: 3}\n"},
+         ("adapters/a.yml:3", "format.header: 'header' must be true or false (got 3)")),
+    Case("incremental-type-misspelt", {"adapters/a.yml": "type: postgresql\nconfig: {dbname: x}\nincremental: {type: colummn, column: u}\n"},
+         ("adapters/a.yml:3", "incremental.type", "did you mean 'column'?")),
+    Case("incremental-key-of-another-type", {"adapters/a.yml": "type: postgresql\nconfig: {dbname: x}\nincremental: {type: cdc, column: u}\n"},
+         ("adapters/a.yml:3", "incremental: 'column' can only be used with type: column")),
+    Case("relational-config-without-database", {"adapters/a.yml": "type: mysql\nconfig: {host: db}\n"},
+         ("adapters/a.yml:2", "config: missing required key: one of 'url' or 'dbname'")),
     Case("localfile-path-not-string", {"adapters/a.yml": "type: localfile\npath: 5\n"}, ("adapters/a.yml", "path")),
     Case("localfile-bad-format", {"adapters/a.yml": "type: localfile\npath: '*.csv'\nformat: xml\n"}, ("adapters/a.yml", "format")),
     Case("sqlite-unknown-key", {"adapters/a.yml": "type: sqlite\nconfig: {path: x.sqlite, pth: y}\n"}, ("adapters/a.yml", "pth")),
@@ -109,6 +125,21 @@ CASES = [
          ("adapters/a.yml", "config.base_path 'a.csv' is a file"), commands=("run",)),
     Case("localfile-unquoted-time-path", {"adapters/a.yml": "type: localfile\npath: [YYYY]/[MM]/app_[DD].csv\n"},
          ("adapters/a.yml:2", "put path's value in quotes: path: '[YYYY]/[MM]/app_[DD].csv'")),
+    # --- files and folders in the way, data that is not where the catalog says ---
+    Case("storage-path-is-a-file", {"project.yml": "storage: {type: local, path: blocker}\n", "blocker": "x",
+                                    "adapters/a.yml": CSV_ADAPTER, **GOOD_CSV},
+         ("project.yml storage", "blocker is a file"), commands=("run",)),
+    Case("storage-path-is-a-file-after-a-run", {"project.yml": "storage: {type: local, path: blocker/lake}\n", "blocker": "x"},
+         ("project.yml storage", "blocker is a file"), commands=("run", "plan", "status", "query"),
+         prepare="run", before={"adapters/a.yml": CSV_ADAPTER, "src/a.csv": BIG_CSV}),
+    Case("storage-path-changed", {"project.yml": "storage: {type: local, path: lake}\n"},
+         ("project.yml storage", "the lake's data files are in", "/data/", "/lake/", "mv "), commands=("run", "plan", "status", "query"),
+         prepare="run", before={"adapters/a.yml": CSV_ADAPTER, "src/a.csv": BIG_CSV}),
+    Case("database-path-under-a-file", {"project.yml": "database: {type: sqlite, path: blocker/c.sqlite}\n", "blocker": "x"},
+         ("blocker is a file",), commands=("run",)),
+    Case("catalog-not-a-database", {".fbox/catalog.sqlite": "not a database\n" * 200}, (".fbox/catalog.sqlite", "not a database"),
+         commands=("run", "plan", "status", "query", "logs")),
+    Case("init-under-a-file", {"blocker": "x"}, ("blocker is a file",), commands=("init",), args={"init": ["blocker/sub"]}),
     # --- runtime failures ---
     Case("model-fails-at-runtime", {"models/m.yml": "sql: SELECT error('corpus boom') AS x\n"}, ("main.m", "corpus boom"),
          commands=("run",)),
@@ -202,13 +233,21 @@ def _fbox_process(root: Path | None, args: list[str], env: dict, cwd: Path | Non
     return Done(done.returncode, done.stdout, done.stderr)
 
 
-def _check(done: Done, needles, label):
+#: what jsonschema says about an anyOf/oneOf/not as a whole (the schema dumped into the message)
+JSONSCHEMA_DUMPS = ("is not valid under any of the given schemas", "should not be valid under", "is valid under each of")
+
+
+def _check(done: Done, needles, label, absent=()):
     out = done.stdout + done.stderr
     assert "Traceback" not in out, f"{label}: a traceback escaped:\n{out}"
     assert done.returncode != 0, f"{label}: exited 0:\n{out}"
     assert "unexpected error" not in out, f"{label}: an unexpected (unhandled) error:\n{out}"
+    for dump in JSONSCHEMA_DUMPS:
+        assert dump not in out, f"{label}: a jsonschema message, not the sub-error that matters:\n{out}"
     missing = [n for n in needles if n not in out]
     assert not missing, f"{label}: the message does not name {missing}:\n{out}"
+    present = [n for n in absent if n in out]
+    assert not present, f"{label}: the message should not say {present}:\n{out}"
 
 
 def _command_args(case: Case, command: str) -> list[str]:
@@ -231,7 +270,7 @@ def test_broken_project(case: Case, tmp_path, fbox_main):
         args = _command_args(case, command)
         done = fbox_main(root, args, case.env)
         try:
-            _check(done, case.needles, f"fbox {' '.join(args)}")
+            _check(done, case.needles, f"fbox {' '.join(args)}", case.absent)
         except AssertionError as exc:
             failures.append(str(exc))
     assert not failures, "\n\n".join(failures)
@@ -244,6 +283,15 @@ def test_outside_a_project(command, tmp_path, fbox_main):
     _check(done, ("project.yml",), f"fbox {command} (outside a project)")
     missing = fbox_main(tmp_path / "does-not-exist", args, {})
     _check(missing, ("does-not-exist",), f"fbox -C does-not-exist {command}")
+
+
+def test_current_folder_deleted(tmp_path, monkeypatch, fbox_main):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    done = fbox_main(None, ["plan"], {})
+    _check(done, ("the current folder no longer exists",), "fbox plan (in a deleted folder)")
 
 
 CASES_BY_ID = {case.id: case for case in CASES}

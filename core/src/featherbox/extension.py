@@ -181,6 +181,12 @@ class MetadataBackend(ProjectBackend):
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make the catalog reachable from `con` before the `ATTACH` (create the secrets it names)."""
 
+    def catalog_exists(self) -> bool | None:
+        """Whether the catalog (and the run history) has been created: False for a project that
+        never ran, so commands that only read (plan, status, graph, query, logs) create nothing;
+        None when it cannot be told without connecting (such a catalog is attached as before)."""
+        return None
+
     @abstractmethod
     def connect(self, lake: Any = None) -> Any:
         """A new DB-API connection to the database that holds FeatherBox's own tables.

@@ -71,21 +71,39 @@ class Workspace:
             raise ConfigError(issues)
         return build_graph(tables, self.project.models, self.parser)
 
-    def open_lake(self, for_writing: bool = True):
-        """The lake; `for_writing` also creates FeatherBox's state tables on a new project."""
+    def open_lake(self, for_writing: bool = True, read_only: bool | None = None):
+        """The lake; `for_writing` also creates FeatherBox's state tables on a new project.
+
+        Without `for_writing` nothing is created: a project that never ran gets an empty stand-in
+        lake (`lake_missing` is then True), and the lake is attached READ_ONLY unless `read_only`
+        is False (`fbox query`, whose SQL may write)."""
         from featherbox.execute.lake import LakeObjects, open_lake
         from featherbox.state.versions import ensure_state_tables
 
-        con = open_lake(self.project, self.backends)
+        self.lake_missing = not for_writing and self.backends.database.catalog_exists() is False
+        read_only = not for_writing if read_only is None else read_only
+        con = open_lake(self.project, self.backends, read_only=read_only, missing=self.lake_missing)
         if for_writing:
             ensure_state_tables(con, LakeObjects.read(con, self.backends.database))
         return con
 
     def history(self, lake=None):
+        """The run history; for a project that never ran (no catalog yet) an empty one in memory,
+        so reading it creates nothing (a run creates the catalog before it writes history)."""
         from featherbox.state.history import History
 
-        history = History(self.backends.database, lake)
-        history.migrate()
+        backend = self.backends.database
+        if lake is None and backend.catalog_exists() is False:
+            backend = _EmptyHistoryDatabase()
+        try:
+            history = History(backend, lake)
+            history.migrate()
+        except FeatherBoxError:
+            raise
+        except Exception as exc:  # a file that is not a database, a server that refuses, ...
+            raise FeatherBoxError(
+                f"cannot open the run history in {backend.describe()} (project.yml database): {type(exc).__name__}: {exc}"
+            ) from None
         return history
 
     def node_report(self):
@@ -140,7 +158,13 @@ class Workspace:
         if not shortcut:
             self.graph  # config and graph errors surface before taking the lock
         lock = self.backends.database.run_lock()
-        if not lock.acquire(wait):
+        try:
+            acquired = lock.acquire(wait)
+        except OSError as exc:
+            from featherbox.errors import os_error_message
+
+            raise FeatherBoxError(os_error_message(exc, "cannot take the run lock (it sits next to the catalog, project.yml database)")) from None
+        if not acquired:
             raise RunLockedError(
                 f"another fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
             )
@@ -321,6 +345,20 @@ class Workspace:
                 con.close()
         finally:
             lock.release()
+
+
+class _EmptyHistoryDatabase:
+    """Stands in for the project database of a project that never ran: an empty SQLite in memory."""
+
+    paramstyle = "qmark"
+
+    def connect(self, lake=None):
+        import sqlite3
+
+        return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+
+    def describe(self) -> str:
+        return "memory (no catalog yet)"
 
 
 def _redacted(value):

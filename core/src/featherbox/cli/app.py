@@ -77,19 +77,25 @@ def main() -> None:
     except FeatherBoxError as exc:
         _report(exc)
         sys.exit(1)
+    except (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        from featherbox.errors import os_error_message
+
+        _report(exc, text=os_error_message(exc))  # what and where, not "unexpected"
+        sys.exit(1)
     except Exception as exc:
         _report(exc, unexpected=True)
         sys.exit(1)
 
 
-def _report(exc: BaseException, unexpected: bool = False) -> None:
+def _report(exc: BaseException, unexpected: bool = False, text: str | None = None) -> None:
     from featherbox.secrets import redact
 
     if state.debug or os.environ.get(DEBUG_ENV):
         import traceback
 
         typer.echo(redact("".join(traceback.format_exception(exc))), err=True)
-    text = str(exc) if not unexpected else f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+    if text is None:
+        text = str(exc) if not unexpected else f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
     typer.echo(redact(f"Error: {text}"), err=True)
 
 

@@ -22,11 +22,12 @@ def echo(text: str = "", err: bool = False) -> None:
     typer.echo(_redact(text), err=err)
 
 
-def emit_json(payload: Any, redact: bool = True) -> None:
+def emit_json(payload: Any, redact: bool = True, sort_keys: bool = True) -> None:
     """JSON with secrets redacted inside string values (so the output stays valid JSON), unless
-    `redact` is False (query results: data is printed as it is)."""
+    `redact` is False (query results: data is printed as it is); `sort_keys` False keeps the
+    order of each mapping (a query's columns)."""
     payload = _redacted(payload) if redact else payload
-    typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    typer.echo(json.dumps(payload, indent=2, sort_keys=sort_keys, default=str))
 
 
 def _redacted(value: Any) -> Any:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import stat
+import tempfile
 import threading
 from pathlib import Path
 
@@ -12,6 +15,37 @@ import duckdb
 INSTALLED_AS = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner", "mysql": "mysql_scanner"}
 _lock = threading.Lock()
 _installed: set[str] = set()
+
+
+def duckdb_config() -> dict:
+    """The settings of every DuckDB connection FeatherBox opens: nothing is downloaded, and when
+    HOME is not set (DuckDB keeps installed extensions under ~/.duckdb and fails without one), a
+    home directory of FeatherBox's own."""
+    config: dict = {"autoinstall_known_extensions": False}
+    if not os.environ.get("HOME"):
+        config["home_directory"] = str(fallback_home())
+    return config
+
+
+_fallback_home: Path | None = None
+
+
+def fallback_home() -> Path:
+    """`<tmp>/fbox-duckdb-<uid>`, when this user owns it and no one else may write in it (DuckDB
+    loads the extensions it finds there); otherwise a new private folder for this process."""
+    global _fallback_home
+    if _fallback_home is not None:
+        return _fallback_home
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    shared = Path(tempfile.gettempdir()) / f"fbox-duckdb-{uid if uid is not None else 'user'}"
+    try:
+        shared.mkdir(mode=0o700, exist_ok=True)
+        info = shared.lstat()
+        private = stat.S_ISDIR(info.st_mode) and (uid is None or info.st_uid == uid) and not info.st_mode & 0o022
+    except OSError:
+        private = False
+    _fallback_home = shared if private else Path(tempfile.mkdtemp(prefix="fbox-duckdb-"))
+    return _fallback_home
 
 
 def wheel_file(name: str) -> Path | None:

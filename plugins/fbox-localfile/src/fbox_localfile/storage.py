@@ -21,7 +21,8 @@ class LocalStorage(StorageBackend):
     }
 
     def data_path(self) -> str:
+        # not created here: DuckLake makes the folders it writes into, so a command that only
+        # reads (or is refused because the data is elsewhere) leaves no empty folder behind
         path = Path(self.config.get("path", "data"))
         path = path if path.is_absolute() else self.root / path
-        path.mkdir(parents=True, exist_ok=True)
         return str(path) + "/"

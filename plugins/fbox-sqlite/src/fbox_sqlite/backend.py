@@ -27,6 +27,9 @@ class SQLiteBackend(MetadataBackend):
         path = Path(self.config.get("path", ".fbox/catalog.sqlite"))
         return path if path.is_absolute() else self.root / path
 
+    def catalog_exists(self) -> bool:
+        return self.path.is_file()
+
     def ducklake_catalog(self) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:{self.path}"
