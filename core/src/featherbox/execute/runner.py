@@ -183,7 +183,7 @@ class Runner:
                 return [self._timed_out_outcome(a.node, 0.0) for a in group]
             attempt = self._attempt(group, fingerprints)
         failed = attempt.failed
-        if failed is None or failed.status == TIMED_OUT:
+        if failed is None:  # committed, or timed out (then every outcome says so)
             return attempt.outcomes
         reason = (failed.error.splitlines() or [failed.status])[0]
         message = (
