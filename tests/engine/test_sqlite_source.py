@@ -101,3 +101,85 @@ def test_rows_read_again_unchanged_are_not_rewritten(tmp_path):
     assert "5 read again unchanged" in payload["actions"][0]["message"]
     assert changes_since_last_run() == [("insert", 6)]
     assert _lake(root) == _live(con)
+
+
+
+def test_merge_state_matches_the_whole_table(tmp_path):
+    """A merge works out the new watermark, the window's row count and the table's row count from
+    the rows it read, the lake's rows in the window and its own statements' counts; after every run
+    they equal what the whole lake table says. Covers a lookback, ties, a late row inside the
+    lookback, updates, inserts, soft deletes, a row deleted at the source inside the window (it stays
+    in the lake), rows read again unchanged, a composite key, and a query table (its columns land as
+    text) that yields a key twice."""
+    root = write_project(tmp_path / "m", {
+        "adapters/app.yml": """
+            type: sqlite
+            config: {path: app.sqlite}
+            tables: [items, {name: lines, primary_key: [order_id, line]}]
+            incremental: {type: column, column: v, primary_key: id, lookback: 3, soft_delete: {column: gone}}
+        """,
+        "adapters/q.yml": """
+            type: sqlite
+            config: {path: app.sqlite}
+            tables:
+              - name: doubled
+                query: >-
+                  SELECT id, printf('%03d', v) AS v, name FROM items WHERE gone IS NULL
+                  UNION ALL SELECT id, printf('%03d', v - 1), 'older' FROM items WHERE id % 4 = 0
+            incremental: {type: column, column: v, primary_key: id}
+        """,
+    })
+    con = sqlite3.connect(root / "app.sqlite")
+    con.executescript("""
+        CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER, name TEXT, gone INTEGER);
+        CREATE TABLE lines (order_id INTEGER, line INTEGER, v INTEGER, qty INTEGER, gone INTEGER, PRIMARY KEY (order_id, line));
+    """)
+    con.executemany("INSERT INTO items VALUES (?, ?, ?, NULL)", [(i, i, f"n{i}") for i in range(1, 21)])
+    con.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, NULL)", [(i // 3, i % 3, i, i) for i in range(1, 31)])
+    con.commit()
+    doubled = (root / "adapters/q.yml").read_text().split("query: >-", 1)[1].split("incremental:")[0]
+
+    def check() -> list[tuple]:
+        versions = "SELECT node, state FROM _fbox.node_versions QUALIFY row_number() OVER (PARTITION BY node ORDER BY seq DESC) = 1"
+        states = {r["node"]: json.loads(r["state"]) for r in query(root, versions)}
+        for node, name, source in (("app", "items", "items"), ("app", "lines", "lines"), ("q", "doubled", f"({doubled})")):
+            s = states[node]["tables"][name]
+            mark, start = (json.dumps(s[k]["value"]).replace('"', "'") for k in ("watermark", "window_start"))
+            whole = query(root, f"SELECT count(*) AS n, max(v) AS high, count(*) FILTER (v >= {start} AND v <= {mark}) AS w FROM {node}.{name}")[0]
+            assert (s["rows"], s["window_count"]) == (whole["n"], whole["w"]), (name, s, whole)
+            read = con.execute(f"SELECT max(v) FROM {source}").fetchone()[0]  # soft-deleted rows count too
+            assert s["watermark"]["value"] == max(whole["high"], read), (name, s, whole, read)
+        return [(r["id"], r["v"], r["name"]) for r in query(root, "SELECT id, v, name FROM app.items ORDER BY id")]
+
+    def live() -> list[tuple]:
+        return [tuple(r) for r in con.execute("SELECT id, v, name FROM items WHERE gone IS NULL ORDER BY id")]
+
+    run_json(root)
+    assert check() == live()
+    # ties (v 20), a late row inside the lookback (v 18), updates, an insert, a soft delete, and a row
+    # deleted at the source inside the window (the lake keeps it: only `reconcile` sees hard deletes)
+    con.execute("INSERT INTO items VALUES (21, 20, 'tie', NULL), (22, 18, 'late', NULL), (23, 25, 'new', NULL)")
+    con.execute("UPDATE items SET v = 24, name = 'upd' WHERE id IN (3, 8)")
+    con.execute("UPDATE items SET v = 23, gone = 1 WHERE id = 5")
+    con.execute("DELETE FROM items WHERE id = 19")
+    con.execute("INSERT INTO lines VALUES (10, 1, 31, 1, NULL)")
+    con.execute("UPDATE lines SET v = 26, qty = 0 WHERE order_id = 2")
+    con.commit()
+    payload = run_json(root)
+    assert "read again unchanged" in " ".join(a["message"] for a in payload["actions"])
+    lake = check()
+    assert 19 in [r[0] for r in lake] and 5 not in [r[0] for r in lake]
+    # read twice by the query ('024' and '023'): merged once, its latest row (a full copy keeps both)
+    assert query(root, "SELECT v, name FROM q.doubled WHERE id = 8") == [{"v": "024", "name": "upd"}]
+    assert [r for r in lake if r[0] != 19] == live()
+    run_json(root)  # only rows read again unchanged (and the row gone at the source)
+    check()
+    con.execute("UPDATE items SET v = 40, name = 'far' WHERE id = 1")  # the window moves past every other row
+    con.execute("UPDATE lines SET v = 40 WHERE order_id = 10")
+    con.commit()
+    run_json(root)
+    assert [r for r in check() if r[0] != 19] == live()
+    con.execute("UPDATE items SET gone = NULL, v = 41 WHERE id = 5")  # undeleted: comes back
+    con.commit()
+    run_json(root)
+    assert [r for r in check() if r[0] != 19] == live()

@@ -9,6 +9,14 @@ State per table (JSON, committed with the data in the node's DuckLake transactio
   finished chunked snapshot, or a key reconciliation).
 - `snapshot` (only while a chunked initial snapshot is in progress): `after` (the last key copied, source
   order), `high` (max(column) at the source when the snapshot started), `copied`, `started_at`.
+- `rows`: the lake table's row count after the load. A merge adds the rows it inserted and takes away
+  those it deleted (the statements' own counts) instead of counting the whole table again; a state
+  without it (older, or the first merge after a snapshot) is counted once.
+
+A merge reads the lake table where the window is (`column >= watermark - lookback`, which DuckLake
+answers from the files whose column statistics reach it) and, to delete the keys it replaces, its key
+column; the new watermark and the window's row count come from the window's rows and the rows merged
+in (`_merge`), not from scans of the whole table.
 
 Chunked snapshot: chunks are read by keyset pagination on the primary key (`WHERE key > last ORDER BY
 key LIMIT chunk_rows`, through `postgres_query`/`mysql_query`). A run copies at most `max_chunks_per_run`
@@ -225,7 +233,9 @@ class ColumnMode:
         reconciled_at = previous.get("reconciled_at")
         notes: list[str] = []
         fresh = False  # the table was copied whole in this run: it holds the source's key set
+        from_state = False  # merged into the table as the last load left it (whose row count the state has)
         self._seen: Any = None  # max(column) over soft-deleted rows read in this run (not in the lake)
+        self._after: tuple | None = None  # (watermark, window count, rows added - rows removed) of a merge
         snapshot = previous.get("snapshot") if exists else None
         if snapshot:
             snapshot, note = self._copy_chunks(con, alias, table, target, pk, snapshot, create=False)
@@ -235,6 +245,8 @@ class ColumnMode:
             snapshot, note = self._initial(con, alias, table, target, pk)
             notes.append(note)
             fresh = snapshot is None
+        else:
+            from_state = True
         if snapshot is not None and not snapshot.get("done"):
             count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             return count, {"snapshot": snapshot, "reconciled_at": reconciled_at}, "; ".join(notes)
@@ -252,19 +264,28 @@ class ColumnMode:
             removed = self._reconcile(con, alias, table, target, pk)
             reconciled_at = started.isoformat()
             notes.append(f"{table['name']}: reconciled keys, {removed} rows deleted at the source removed")
-        new_mark = con.execute(f"SELECT max({quote_ident(column)}) FROM {target}").fetchone()[0]
-        new_mark = _max(new_mark, watermark)
-        window_start = self.window_start(new_mark)
-        window_count = 0
-        if new_mark is not None:
-            window_count = con.execute(
-                f"SELECT count(*) FROM {target} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} <= ?",
-                [window_start, new_mark],
-            ).fetchone()[0]
-        count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            self._after = None  # rows of the window may be gone: counted again below
+        if self._after is not None:
+            # a merge: the watermark and the window come from the rows it read and the lake's rows in
+            # the window (`_merge`), the row count from the last load's and the merge's own counts
+            new_mark, window_count, added = self._after
+            before = previous.get("rows") if from_state else None
+            if isinstance(before, int):
+                count = before + added
+            else:  # the first merge after a snapshot, or a state from before row counts were kept
+                count = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        else:
+            new_mark, count = con.execute(f"SELECT max({quote_ident(column)}), count(*) FROM {target}").fetchone()
+            new_mark = _max(new_mark, watermark)
+            window_count = 0
+            if new_mark is not None:
+                window_count = con.execute(
+                    f"SELECT count(*) FROM {target} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} <= ?",
+                    [self.window_start(new_mark), new_mark],
+                ).fetchone()[0]
         state = {
-            "watermark": encode_value(new_mark), "window_start": encode_value(window_start),
-            "window_count": window_count, "reconciled_at": reconciled_at,
+            "watermark": encode_value(new_mark), "window_start": encode_value(self.window_start(new_mark)),
+            "window_count": window_count, "reconciled_at": reconciled_at, "rows": count,
         }
         return count, state, "; ".join(n for n in notes if n)
 
@@ -326,47 +347,91 @@ class ColumnMode:
         return snapshot, f"{table['name']}: snapshot in progress ({copied_now} rows copied in this run, {snapshot['copied']} so far)"
 
     def _merge(self, con, alias: str, table: dict, target: str, pk: list[str], watermark: Any) -> str:
-        """Read rows with column >= watermark - lookback and merge them by key (soft-deleted ones removed)."""
+        """Read rows with column >= watermark - lookback and merge them by key (soft-deleted ones removed).
+
+        Reads of the lake table are kept to its rows in the window (column >= watermark - lookback):
+        the only ones a re-read row can be the same as, and, with the rows merged in, all that the new
+        watermark and the window's row count depend on (every other row is below the window). So
+        `self._after` (the new watermark, the window count, rows added - rows removed) comes from
+        that filtered read (which DuckLake answers from the files whose column statistics reach the
+        window) and the staged rows, not from scans of the whole table."""
         column = self.column
+        col = quote_ident(column)
         start = self.window_start(watermark)
         deleted = self._deleted_sql()
         flag = f", CASE WHEN {deleted} THEN 1 ELSE 0 END AS {DELETED}" if deleted else ""
         sql = f"SELECT *{flag} FROM {self.adapter._from(table)} WHERE {self.dialect.quote(column)} >= {self.dialect.literal(start)}"
         stage = quote_ident(f"fbox_stage_{uuid.uuid4().hex[:12]}")
+        window = quote_ident(f"fbox_window_{uuid.uuid4().hex[:12]}")
         keys = ", ".join(quote_ident(k) for k in pk)
-        con.execute(
-            f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(con, alias, sql, table)} "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {quote_ident(column)} DESC) = 1"
-        )
+        staged = con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {self._scan(con, alias, sql, table)}").fetchone()[0]
         try:
+            # a key read twice (a query table, a key the source does not enforce): its latest row only.
+            # Checked first: the window function costs more than the count when every key is unique
+            key = quote_ident(pk[0]) if len(pk) == 1 else f"({keys})"
+            if staged and con.execute(f"SELECT count(DISTINCT {key}) FROM {stage}").fetchone()[0] != staged:
+                staged = con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {stage} "
+                    f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {col} DESC) = 1"
+                ).fetchone()[0]
             rows = f"(SELECT * EXCLUDE ({DELETED}) FROM {stage})" if deleted else stage
             live = f"(SELECT * EXCLUDE ({DELETED}) FROM {stage} WHERE {DELETED} = 0)" if deleted else stage
-            staged = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
-            if _columns(con, rows) != _columns(con, target):
+            columns = _columns(con, target)
+            if _columns(con, rows) != columns:
                 self._full_copy(con, alias, table, target)
                 return f"{table['name']}: source columns changed, copied in full"
-            if not staged:
-                return f"{table['name']}: nothing new"
-            # rows the window read again unchanged are neither deleted nor inserted: the table's change
-            # feed then holds only real changes, which incremental models downstream apply exactly
-            same = " AND ".join(f"s.{quote_ident(c)} IS NOT DISTINCT FROM t.{quote_ident(c)}" for c, _ in _columns(con, target))
-            kept = f" AND s.{DELETED} = 0" if deleted else ""
-            con.execute(f"DELETE FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {same}){kept}")
-            unchanged = staged - con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
-            staged -= unchanged
+            # the lake's rows in the window, before the merge: from the lowest of the window's start and
+            # the lowest value read (the source compared with its own rules: a collation may order text
+            # otherwise than DuckDB), so that every row the source sent again is among them
+            low = start
+            lowest = con.execute(f"SELECT min({col}) FROM {stage}").fetchone()[0] if staged else None
+            if lowest is not None:
+                try:
+                    low = min(start, lowest)
+                except TypeError:
+                    low = None
+            where, params = (f" WHERE {col} >= ?", [low]) if low is not None else ("", [])
+            con.execute(f"CREATE TEMP TABLE {window} AS SELECT * FROM {target}{where}", params)
             match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
-            con.execute(f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})")
-            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {live}")
-            note = f"{table['name']}: merged {staged} rows from {column} >= {start}" + (
-                f" ({unchanged} read again unchanged)" if unchanged else ""
+            note = f"{table['name']}: nothing new"
+            added = 0
+            if staged:
+                # rows the window read again unchanged are neither deleted nor inserted: the table's
+                # change feed then holds only real changes, which incremental models downstream apply exactly
+                same = " AND ".join(f"s.{quote_ident(c)} IS NOT DISTINCT FROM t.{quote_ident(c)}" for c, _ in columns)
+                kept = f" AND s.{DELETED} = 0" if deleted else ""
+                unchanged = con.execute(
+                    f"DELETE FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {window} AS t WHERE {same}){kept}"
+                ).fetchone()[0]
+                staged -= unchanged
+                if staged:
+                    added -= con.execute(f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})").fetchone()[0]
+                    added += con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {live}").fetchone()[0]
+                note = f"{table['name']}: merged {staged} rows from {column} >= {start}" + (
+                    f" ({unchanged} read again unchanged)" if unchanged else ""
+                )
+                if deleted:
+                    gone, mark = con.execute(f"SELECT count(*), max({col}) FROM {stage} WHERE {DELETED} = 1").fetchone()
+                    self._seen = _max(self._seen, mark)
+                    note += f" ({gone} soft-deleted, removed)" if gone else ""
+            # the lake's rows in the window after the merge: those merged in, and those of the window
+            # whose key the merge did not replace or remove
+            after = (
+                f"SELECT {col} FROM {live} UNION ALL "
+                f"SELECT t.{col} FROM {window} AS t WHERE NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})"
             )
-            if deleted:
-                gone, mark = con.execute(f"SELECT count(*), max({quote_ident(column)}) FROM {stage} WHERE {DELETED} = 1").fetchone()
-                self._seen = _max(self._seen, mark)
-                note += f" ({gone} soft-deleted, removed)" if gone else ""
+            high = con.execute(f"SELECT max({col}) FROM ({after})").fetchone()[0]
+            new_mark = _max(high, _max(watermark, self._seen))
+            count = 0
+            if new_mark is not None:
+                count = con.execute(
+                    f"SELECT count(*) FROM ({after}) WHERE {col} >= ? AND {col} <= ?", [self.window_start(new_mark), new_mark]
+                ).fetchone()[0]
+            self._after = (new_mark, count, added)
             return note
         finally:
             con.execute(f"DROP TABLE IF EXISTS {stage}")
+            con.execute(f"DROP TABLE IF EXISTS {window}")
 
     def _reconcile(self, con, alias: str, table: dict, target: str, pk: list[str]) -> int:
         """Delete lake rows whose key no longer exists (live) at the source: keys only, through the scanner."""
@@ -376,9 +441,7 @@ class ColumnMode:
         con.execute(f"CREATE TEMP TABLE {keys} AS SELECT * FROM {self._scan(con, alias, sql, table)}")
         try:
             match = " AND ".join(f"s.{quote_ident(k)} IS NOT DISTINCT FROM t.{quote_ident(k)}" for k in pk)
-            before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-            con.execute(f"DELETE FROM {target} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys} AS s WHERE {match})")
-            return before - con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            return con.execute(f"DELETE FROM {target} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys} AS s WHERE {match})").fetchone()[0]
         finally:
             con.execute(f"DROP TABLE IF EXISTS {keys}")
 
