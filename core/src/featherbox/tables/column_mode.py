@@ -369,7 +369,8 @@ class ColumnMode:
             # a key read twice (a query table, a key the source does not enforce): its latest row only.
             # Checked first: the window function costs more than the count when every key is unique
             key = quote_ident(pk[0]) if len(pk) == 1 else f"({keys})"
-            if staged and con.execute(f"SELECT count(DISTINCT {key}) FROM {stage}").fetchone()[0] != staged:
+            distinct, lowest = con.execute(f"SELECT count(DISTINCT {key}), min({col}) FROM {stage}").fetchone()
+            if distinct != staged:
                 staged = con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {stage} "
                     f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {col} DESC) = 1"
@@ -382,9 +383,9 @@ class ColumnMode:
                 return f"{table['name']}: source columns changed, copied in full"
             # the lake's rows in the window, before the merge: from the lowest of the window's start and
             # the lowest value read (the source compared with its own rules: a collation may order text
-            # otherwise than DuckDB), so that every row the source sent again is among them
+            # otherwise than DuckDB), so that every row the source sent again is among them (the lowest
+            # is taken before the duplicates go: lower or the same)
             low = start
-            lowest = con.execute(f"SELECT min({col}) FROM {stage}").fetchone()[0] if staged else None
             if lowest is not None:
                 try:
                     low = min(start, lowest)
