@@ -187,7 +187,7 @@ def fbox_main(monkeypatch, capfd):
     Each call starts from what a new process would have: the CLI state and the secrets registry
     reset, the environment without FBOX_DEBUG / FBOX_PROJECT / FBOX_CORPUS_UNSET plus `env`, and
     `cwd` as the current directory. Any other exception escaping `main()` fails the test with its
-    traceback: the in-process form of "a traceback escaped"."""
+    traceback: the in-process form of "a traceback escaped". test_secrets.py runs `fbox` with it too."""
     from featherbox import secrets
     from featherbox.cli import app
 

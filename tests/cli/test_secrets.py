@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from featherbox.testing import write_project
 
 from fboxcli import fbox as fbox_process
+from test_error_corpus import fbox_main  # noqa: F401  (fixture)
 
 
 @dataclass
@@ -28,30 +28,13 @@ class Done:
 
 
 @pytest.fixture
-def fbox(monkeypatch, capfd):
+def fbox(fbox_main):
     """`fbox -C root ARGS` in this process through the console script's `main()` (its error handling
-    included), starting like a new process: CLI state and secrets registry reset, `env` set."""
-    from featherbox import secrets
-    from featherbox.cli import app
+    included), starting like a new process (test_error_corpus.fbox_main); `out` is stdout + stderr."""
 
     def run(root: Path, *args: str, env: dict | None = None) -> Done:
-        with monkeypatch.context() as mp:
-            for name, value in (env or {}).items():
-                mp.setenv(name, value)
-            mp.setattr(sys, "argv", ["fbox", "-C", str(root), *args])
-            mp.setattr(app.state, "project_dir", None)
-            mp.setattr(app.state, "debug", False)
-            secrets.clear()
-            capfd.readouterr()
-            code = 0
-            try:
-                app.main()
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            finally:
-                out, err = capfd.readouterr()
-                secrets.clear()
-        return Done(code, out + err)
+        done = fbox_main(root, list(args), env or {})
+        return Done(done.returncode, done.stdout + done.stderr)
 
     return run
 

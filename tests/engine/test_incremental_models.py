@@ -35,10 +35,12 @@ MODELS = {
     "staging.clicks": CLICKS_SQL,
 }
 
-COLUMNS = "columns:\n            id: INTEGER\n            user_id: INTEGER\n            ts: TIMESTAMP\n            amount: INTEGER"
 
-PROJECT = {
-    "adapters/events.yml": f"""
+def events_adapter(columns: dict[str, str]) -> str:
+    """The `events` adapter (test_incremental_ranges.py uses it too): sample/events/*.csv read as CSV
+    with these column types, a changed file's rows replaced and a removed file's rows deleted."""
+    typed = "".join(f"\n            {name}: {kind}" for name, kind in columns.items())
+    return f"""
         type: localfile
         config:
           base_path: sample
@@ -47,8 +49,13 @@ PROJECT = {
         delete_missing: true
         format:
           type: csv
-          {COLUMNS}
-    """,
+          columns:{typed}
+    """
+
+
+PROJECT = {
+    "adapters/events.yml": events_adapter({"id": "INTEGER", "user_id": "INTEGER", "ts": "TIMESTAMP",
+                                           "amount": "INTEGER"}),
     "adapters/clicks.yml": """
         type: localfile
         config:

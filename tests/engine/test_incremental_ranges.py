@@ -17,6 +17,7 @@ from featherbox.testing import write_project
 
 from fboxcli import fbox
 from fboxcli import run_json as _run_json
+from test_incremental_models import events_adapter
 
 ENV = {"TZ": "America/New_York"}
 
@@ -37,22 +38,8 @@ TIME = {  # model -> (time_column, upstream_time_column, time_grain)
 
 HEADER = "id,ts,tz,d,amount\n"
 PROJECT = {
-    "adapters/events.yml": """
-        type: localfile
-        config:
-          base_path: sample
-        path: events/*.csv
-        update_strategy: content
-        delete_missing: true
-        format:
-          type: csv
-          columns:
-            id: INTEGER
-            ts: TIMESTAMP
-            tz: TIMESTAMPTZ
-            d: DATE
-            amount: INTEGER
-    """,
+    "adapters/events.yml": events_adapter({"id": "INTEGER", "ts": "TIMESTAMP", "tz": "TIMESTAMPTZ", "d": "DATE",
+                                           "amount": "INTEGER"}),
     "sample/events/a.csv": HEADER + (
         "1,2024-11-01 10:00:00,2024-11-01 10:00:00-04,2024-11-01,5\n"
         "2,2024-11-02 23:30:00,2024-11-03 00:30:00-04,2024-11-02,7\n"

@@ -22,19 +22,10 @@ import pytest
 
 from featherbox.testing import write_project
 
-from dbservers import MY, _unreachable
+from dbservers import MY, free_port, my_admin
 from dbtest import fbox
 
 FAILING = [("plan",), ("status", "--json"), ("query", "SELECT 1 AS one"), ("graph", "--format", "html"), ("run",)]
-
-
-def _free_port() -> int:
-    """A port nothing listens on (an unreachable server)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _password(tag: str) -> str:
@@ -74,12 +65,7 @@ def pg_role(pg_password_server):
 @pytest.fixture
 def my_user():
     """A MariaDB user whose password contains `'`, with a fresh database; both dropped afterwards."""
-    try:
-        import mysql.connector
-
-        admin = mysql.connector.connect(**MY, autocommit=True, connection_timeout=5)
-    except Exception as exc:
-        _unreachable(f"MySQL/MariaDB at {MY['host']}:{MY['port']}", exc)
+    admin = my_admin()
     name = f"fbox_q_{uuid.uuid4().hex[:8]}"
     password = _password("s3cr3t")
     cur = admin.cursor()
@@ -139,7 +125,7 @@ def test_postgresql_catalog_password_with_a_quote_is_never_printed(pg_role, tmp_
     _check_commands_fail_without_the_password(project, "password authentication failed", right, wrong)
 
     monkeypatch.setenv("FBOX_T_CAT_PASSWORD", right)
-    unreachable = _project(tmp_path / "down", _fields_yaml("postgresql", pg_role, _free_port(), "$FBOX_T_CAT_PASSWORD"))
+    unreachable = _project(tmp_path / "down", _fields_yaml("postgresql", pg_role, free_port(), "$FBOX_T_CAT_PASSWORD"))
     _check_commands_fail_without_the_password(unreachable, "127.0.0.1", right)
 
 
@@ -181,7 +167,7 @@ def test_mysql_catalog_password_with_a_quote_is_never_printed(my_user, tmp_path,
     assert result.returncode != 0
     _assert_hidden(result.stdout + result.stderr, right, wrong)
 
-    (project / "project.yml").write_text("database:\n" + _fields_yaml("mysql", my_user, _free_port(), right))
+    (project / "project.yml").write_text("database:\n" + _fields_yaml("mysql", my_user, free_port(), right))
     for command in FAILING:
         result = fbox(project, *command, check=False)
         out = result.stdout + result.stderr
