@@ -11,8 +11,10 @@ import copy
 import os
 from pathlib import Path
 
+import duckdb
+
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident, sql_string
+from featherbox.execute.lake import quote_ident
 from featherbox.tables.adapter import RelationalAdapter
 from featherbox.tables.column_mode import OPERATIONAL_KEYS
 from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
@@ -68,22 +70,19 @@ class SQLiteDialect(Dialect):
     def scan(self, con, alias: str, sql: str, table: str) -> str:
         # sqlite_query returns every column as VARCHAR: cast those of the table back to its types
         call = super().scan(con, alias, sql, table)
-        # DESCRIBE of the one table: duckdb_columns() would list every attached catalog's, the lake's too.
-        # A query table has no table of its name at the source (DESCRIBE would fail): its columns stay text
-        types = {}
-        if self._is_table(con, alias, table):
-            types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {quote_ident(alias)}.{quote_ident(table)}").fetchall()}
+        # DESCRIBE of the one table: duckdb_columns() would list every attached catalog's, the lake's too
+        try:
+            described = con.execute(f"DESCRIBE {quote_ident(alias)}.{quote_ident(table)}").fetchall()
+        except duckdb.CatalogException:
+            # a query table: the source has no table of its name, its columns stay text (a catalog error
+            # leaves the load's transaction usable; asking sqlite_master first would cost every load a query)
+            described = []
+        types = {row[0]: row[1] for row in described}
         names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()]
         columns = ", ".join(
             f"CAST({quote_ident(n)} AS {types[n]}) AS {quote_ident(n)}" if n in types else quote_ident(n) for n in names
         )
         return f"(SELECT {columns} FROM {call})"
-
-    @staticmethod
-    def _is_table(con, alias: str, table: str) -> bool:
-        """Whether the SQLite file has a table or view named `table` (asked of the file itself)."""
-        lookup = f"SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name = {sql_string(table)} COLLATE NOCASE"
-        return con.execute(f"SELECT count(*) FROM sqlite_query({sql_string(alias)}, {sql_string(lookup)})").fetchone()[0] > 0
 
     def signature(self, conn, schema: str, table: dict):
         path = next(row[2] for row in run_query(conn, "PRAGMA database_list") if row[1] == "main")
