@@ -27,7 +27,7 @@ from featherbox.execute.schedule import Schedule
 from featherbox.graph.dag import ADAPTER, MODEL
 from featherbox.plan.planner import DESTROY, Action, Plan
 from featherbox.secrets import redact
-from featherbox.state.versions import NodeVersion, record_version
+from featherbox.state.versions import NodeVersion, record_versions
 
 COMPLETED, FAILED, SKIPPED, TIMED_OUT = "completed", "failed", "skipped", "timed_out"
 AGAIN = "again"  # not an end: the node's wave rolled back and it runs again (Runner._execute_group)
@@ -234,10 +234,10 @@ class Runner:
                 node_started = started if len(actions) == 1 and started else time.monotonic()
                 sql = self.graph.nodes[action.node]["spec"].sql if action.kind == MODEL and action.action != DESTROY else ""
                 version, rows, message, made = self._apply(cursor, action, fingerprints, built)
-                record_version(cursor, version)
                 built[action.node] = version
                 changes.update(made)
                 outcomes.append(NodeOutcome(action.node, COMPLETED, rows, time.monotonic() - node_started, message, sql=sql))
+            record_versions(cursor, list(built.values()))  # with the data, in the same transaction
             if self._past_deadline():  # a load busy in Python, which DuckDB's interrupt does not reach
                 self._timed_out.set()
                 raise DeadlineExceeded("the run's deadline passed before the commit")

@@ -85,14 +85,22 @@ def current_versions(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> di
 
 
 def record_version(con: duckdb.DuckDBPyConnection, version: NodeVersion) -> None:
-    built_at = version.built_at or clock.now()
-    row = [
-        version.node, version.kind, version.fingerprint, version.data_version,
-        json.dumps(version.inputs, sort_keys=True), json.dumps(version.state, sort_keys=True, default=str),
-        json.dumps(version.tables), json.dumps(version.row_counts, sort_keys=True), version.run_id,
-        built_at.astimezone(timezone.utc).replace(tzinfo=None), time.time_ns(), version.dropped,
-    ]
-    con.execute(f"INSERT INTO {VERSIONS} {values_sql([row])}")
+    record_versions(con, [version])
+
+
+def record_versions(con: duckdb.DuckDBPyConnection, versions: list[NodeVersion]) -> None:
+    """Append `versions` in one statement (a wave's nodes: one insert, not one per node)."""
+    rows = []
+    for version in versions:
+        built_at = version.built_at or clock.now()
+        rows.append([
+            version.node, version.kind, version.fingerprint, version.data_version,
+            json.dumps(version.inputs, sort_keys=True), json.dumps(version.state, sort_keys=True, default=str),
+            json.dumps(version.tables), json.dumps(version.row_counts, sort_keys=True), version.run_id,
+            built_at.astimezone(timezone.utc).replace(tzinfo=None), time.time_ns(), version.dropped,
+        ])
+    if rows:
+        con.execute(f"INSERT INTO {VERSIONS} {values_sql(rows)}")
 
 
 def node_history(con: duckdb.DuckDBPyConnection, objects: LakeObjects, node: str) -> list[NodeVersion]:
