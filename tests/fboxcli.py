@@ -57,3 +57,20 @@ def run_json(project: Path, *args: str, env: dict | None = None, expect_ok: bool
 def ran(payload: dict) -> dict[str, str]:
     """node -> status of every action a `run --json` executed."""
     return {a["node"]: a["status"] for a in payload["actions"]}
+
+
+def registry_with(*adapter_types):
+    """A registry of a fresh plugin manager (built-ins, installed plugins) plus a throw-away plugin
+    providing `adapter_types`; the process-wide registry stays as it is."""
+    from featherbox.hookspecs import hookimpl
+    from featherbox.plugins import build_manager
+    from featherbox.registry import collect
+
+    class ThrowAway:
+        @hookimpl
+        def fbox_adapter_types(self):
+            return list(adapter_types)
+
+    pm, report = build_manager()
+    pm.register(ThrowAway(), name="throwaway")
+    return collect(pm, report)

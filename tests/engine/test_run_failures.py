@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from featherbox.extension import AdapterType, LoadResult
-from featherbox.registry import default_registry
 from featherbox.testing import write_project
 from featherbox.workspace import Workspace
 
-from fboxcli import invoke, plan_json, query, ran, run_json
+from fboxcli import invoke, plan_json, query, ran, registry_with, run_json
 
 
 def _sqlite_source(path: Path) -> None:
@@ -53,12 +52,6 @@ def test_a_source_that_cannot_be_checked_fails_its_node_and_downstream_only(tmp_
     assert query(root, "SELECT n FROM marts.users") == [{"n": 2}]  # the last good build stays
 
 
-def _registry_with(adapter: type[AdapterType]):
-    registry = default_registry()
-    registry.adapters[adapter.type_name] = adapter
-    return registry
-
-
 class _SlowInPython(AdapterType):
     """Writes its table, then keeps working in Python until past the run's deadline."""
 
@@ -85,13 +78,18 @@ def test_a_load_busy_in_python_past_the_deadline_times_out_and_commits_nothing(t
         "project.yml": "deployments:\n  timeout: 1s\n",
         "adapters/numbers.yml": f"type: slowpy\nconfig: {{checks: {str(checks).lower()}}}\n",
     })
-    ws = Workspace(root, _registry_with(_SlowInPython))
-    _, result = ws.run()
+    registry = registry_with(_SlowInPython)
+    _, result = Workspace(root, registry).run()
     outcome = result.outcomes["numbers"]
     assert outcome.status == "timed_out"
     assert "deployments.timeout (1s)" in outcome.error
-    assert query(root, "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'slowpy'") == [{"n": 0}]
-    history = Workspace(root).history()
+    ws = Workspace(root, registry)  # the throw-away type is known to this registry only
+    con = ws.open_lake(for_writing=False)
+    try:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'slowpy'").fetchone()[0] == 0
+    finally:
+        con.close()
+    history = ws.history()
     try:
         assert history.execute("SELECT status FROM fbox_deployments") == [("timed_out",)]
     finally:

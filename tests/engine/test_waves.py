@@ -11,7 +11,7 @@ import pytest
 
 from featherbox.testing import write_project
 
-from fboxcli import fbox, query, ran, run_json
+from fboxcli import fbox, query, ran, registry_with, run_json
 
 PROJECT = {
     "adapters/events.yml": """
@@ -181,12 +181,10 @@ def _flaky_adapter(error: Exception, failures: int):
     ],
 )
 def test_only_transaction_conflicts_are_retried(tmp_path, error, retried):
-    from featherbox.registry import default_registry
     from featherbox.workspace import Workspace
 
     flaky = _flaky_adapter(error, failures=1)
-    registry = default_registry()
-    registry.adapters["flaky"] = flaky
+    registry = registry_with(flaky)
     root = write_project(tmp_path / "p", {"adapters/numbers.yml": "type: flaky\n"})
     logs = []
     _, result = Workspace(root, registry).run(on_event=lambda kind, action, outcome: logs.append(outcome and outcome.message))
