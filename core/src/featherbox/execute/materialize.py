@@ -162,7 +162,7 @@ class _Incremental:
                 return
 
     def run(self) -> tuple[int, str]:
-        cursor, spec = self.cursor, self.spec
+        spec = self.spec
         if self.previous is None or not self.objects.is_table(spec.qualified):
             raise FullRebuild(f"{spec.qualified} does not exist as a table")
         recorded = (self.previous.state or {}).get("snapshots") or {}
