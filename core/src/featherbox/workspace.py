@@ -151,23 +151,13 @@ class Workspace:
     ):
         from featherbox.state.summary import project_digest
 
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        run_id = _new_run_id()
         # taken before planning: a change that lands after it shows up in the next run's digest
         digest = project_digest(self.project, self.backends.adapters) if not selectors else None
         shortcut = digest is not None and not full_refresh
         if not shortcut:
             self.graph  # config and graph errors surface before taking the lock
-        lock = self.backends.database.run_lock()
-        try:
-            acquired = lock.acquire(wait)
-        except OSError as exc:
-            from featherbox.errors import os_error_message
-
-            raise FeatherBoxError(os_error_message(exc, "cannot take the run lock (it sits next to the catalog, project.yml database)")) from None
-        if not acquired:
-            raise RunLockedError(
-                f"another fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
-            )
+        lock = self._take_lock(wait)
         try:
             if shortcut:
                 done = self._nothing_changed(digest, run_id, command)
@@ -180,6 +170,21 @@ class Workspace:
             lock.release()
             if "graph" in self.__dict__:
                 self.save_parser_cache()
+
+    def _take_lock(self, wait: float):
+        """The project's run lock, held; RunLockedError when another run holds it after `wait` s."""
+        lock = self.backends.database.run_lock()
+        try:
+            acquired = lock.acquire(wait)
+        except OSError as exc:
+            from featherbox.errors import os_error_message
+
+            raise FeatherBoxError(os_error_message(exc, "cannot take the run lock (it sits next to the catalog, project.yml database)")) from None
+        if not acquired:
+            raise RunLockedError(
+                f"another fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
+            )
+        return lock
 
     def _nothing_changed(self, digest: str, run_id: str, command: str):
         """(empty plan, empty result) when the last complete run left the same digest; else None."""
@@ -307,12 +312,8 @@ class Workspace:
         from featherbox.execute.lake import LakeObjects, open_lake
         from featherbox.state.restore import find_dropped, restore
 
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        lock = self.backends.database.run_lock()
-        if not lock.acquire(wait):
-            raise RunLockedError(
-                f"an fbox run holds the project lock ({lock.holder()}); wait for it, or pass --wait SECONDS"
-            )
+        run_id = _new_run_id()
+        lock = self._take_lock(wait)
         try:
             con = open_lake(self.project, self.backends)
             history = self.history(con)
@@ -369,3 +370,8 @@ def _redacted(value):
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return redact(value) if isinstance(value, str) else value
+
+
+def _new_run_id() -> str:
+    """A run's id: when it started (UTC, sortable) and a random suffix."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]

@@ -70,18 +70,22 @@ def current_versions(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> di
     if not state_tables_exist(objects):
         return {}
     rows = con.execute(
-        f"""SELECT node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped
-            FROM {VERSIONS} QUALIFY row_number() OVER (PARTITION BY node ORDER BY seq DESC) = 1"""
+        f"SELECT {_COLUMNS} FROM {VERSIONS} QUALIFY row_number() OVER (PARTITION BY node ORDER BY seq DESC) = 1"
     ).fetchall()
-    out = {}
-    for node, kind, fp, dv, inputs, state, tables, counts, run_id, built_at, dropped in rows:
-        if dropped:
-            continue
-        out[node] = NodeVersion(
-            node, kind, fp, dv, json.loads(inputs), json.loads(state), json.loads(tables),
-            json.loads(counts), run_id, built_at.replace(tzinfo=timezone.utc) if built_at else None, False,
-        )
-    return out
+    versions = (_version(row) for row in rows)
+    return {version.node: version for version in versions if not version.dropped}
+
+
+_COLUMNS = "node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped"
+
+
+def _version(row) -> NodeVersion:
+    """A `_COLUMNS` row of node_versions as a NodeVersion."""
+    node, kind, fp, dv, inputs, state, tables, counts, run_id, built_at, dropped = row
+    return NodeVersion(
+        node, kind, fp, dv, json.loads(inputs or "{}"), json.loads(state or "{}"), json.loads(tables or "[]"),
+        json.loads(counts or "{}"), run_id, built_at.replace(tzinfo=timezone.utc) if built_at else None, bool(dropped),
+    )
 
 
 def record_version(con: duckdb.DuckDBPyConnection, version: NodeVersion) -> None:
@@ -107,17 +111,8 @@ def node_history(con: duckdb.DuckDBPyConnection, objects: LakeObjects, node: str
     """Every recorded version of `node`, oldest first, dropped ones included (`fbox restore`)."""
     if not state_tables_exist(objects):
         return []
-    rows = con.execute(
-        f"""SELECT node, kind, fingerprint, data_version, inputs, state, tables, row_counts, run_id, built_at, dropped
-            FROM {VERSIONS} WHERE node = {sql_string(node)} ORDER BY seq"""
-    ).fetchall()
-    return [
-        NodeVersion(
-            n, kind, fp, dv, json.loads(inputs or "{}"), json.loads(state or "{}"), json.loads(tables or "[]"),
-            json.loads(counts or "{}"), run_id, built_at.replace(tzinfo=timezone.utc) if built_at else None, bool(dropped),
-        )
-        for n, kind, fp, dv, inputs, state, tables, counts, run_id, built_at, dropped in rows
-    ]
+    rows = con.execute(f"SELECT {_COLUMNS} FROM {VERSIONS} WHERE node = {sql_string(node)} ORDER BY seq").fetchall()
+    return [_version(row) for row in rows]
 
 
 def recorded_nodes(con: duckdb.DuckDBPyConnection, objects: LakeObjects) -> dict[str, bool]:
