@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core" / "src"))
-from featherbox.execute.extensions import load_extensions  # noqa: E402
+from featherbox.duckdb_extensions import load_extensions  # noqa: E402
 
 SEED = 7
 START = datetime(2024, 3, 4)  # a Monday

@@ -8,14 +8,14 @@ DIR/data holds what bench/generate.py wrote (logs/... and app.sqlite). The lake'
 DIR/.plain/catalog.sqlite and its Parquet files go to DIR/.plain/lake/. PLAIN_TIMINGS=1 prints the
 time of every statement to stderr.
 
-Cold: CREATE TABLE AS for main.app_logs (every log file), app_db.users and app_db.orders (whole SQLite
+Cold: CREATE TABLE AS for raw.app_logs (every log file), raw_app_db.users and raw_app_db.orders (whole SQLite
 tables), then the three outputs in schema datastore (the models' own SQL from bench/project); the
 loaded files and the watermarks are recorded in schema _plain.
 
 Incremental, all in ONE transaction (a failure leaves the lake as it was):
 
 1. Logs: reads only the log files not in `_plain.loaded_files` into a temp table, appends them to
-   main.app_logs and records them. The touched days are the distinct days of those rows (NULL
+   raw.app_logs and records them. The touched days are the distinct days of those rows (NULL
    times form a NULL day).
 2. users/orders: reads only the rows whose `updated_at` is past the watermark (the max(updated_at)
    loaded so far, kept in `_plain.watermarks`; the filter runs inside SQLite on its index), and
@@ -23,7 +23,7 @@ Incremental, all in ONE transaction (a failure leaves the lake as it was):
    later with the watermark's own updated_at would be missed (the generator's increments never do
    that; FeatherBox reads `>=` and skips the rows it already has).
 3. daily_active_users and user_activity: deletes the rows of the touched days and inserts those
-   days again, computed by the models' SQL with main.app_logs restricted to the touched days by
+   days again, computed by the models' SQL with raw.app_logs restricted to the touched days by
    range predicates (`ts >= d AND ts < d + 1 day`, consecutive days as one range), which DuckLake
    uses to skip every file outside them. user_activity also joins users: if users changed, the rows
    of the changed users (every day) are recomputed as well (logs restricted to those user ids).
@@ -55,7 +55,7 @@ from pathlib import Path
 
 import duckdb
 
-from featherbox.execute.extensions import load_extensions
+from featherbox.duckdb_extensions import load_extensions
 
 HERE = Path(__file__).resolve().parent
 LOG_GLOB = "logs/[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/app_*T[0-9][0-9].csv.gz"
@@ -104,16 +104,17 @@ def cold(work: Path) -> None:
     data = work / "data"
     con = open_lake(work)
     files = sorted(str(p) for p in data.glob(LOG_GLOB))
-    run(con, f"CREATE TABLE main.app_logs AS {read_logs(files, data)}")
+    run(con, "CREATE SCHEMA raw")  # where FeatherBox puts the table of a file adapter (raw.<adapter>)
+    run(con, f"CREATE TABLE raw.app_logs AS {read_logs(files, data)}")
     run(con, "CREATE SCHEMA _plain")
     run(con, "CREATE TABLE _plain.loaded_files (path VARCHAR)")
     run(con, "INSERT INTO _plain.loaded_files SELECT unnest(?)", [files])
-    run(con, "CREATE SCHEMA app_db")
+    run(con, "CREATE SCHEMA raw_app_db")
     db = q(str(data / "app.sqlite"))
     for table in ("users", "orders"):
-        run(con, f"CREATE TABLE app_db.{table} AS SELECT * FROM sqlite_scan({db}, {q(table)})")
-    run(con, "CREATE TABLE _plain.watermarks AS SELECT 'users' AS name, max(updated_at) AS mark FROM app_db.users "
-             "UNION ALL SELECT 'orders', max(updated_at) FROM app_db.orders")
+        run(con, f"CREATE TABLE raw_app_db.{table} AS SELECT * FROM sqlite_scan({db}, {q(table)})")
+    run(con, "CREATE TABLE _plain.watermarks AS SELECT 'users' AS name, max(updated_at) AS mark FROM raw_app_db.users "
+             "UNION ALL SELECT 'orders', max(updated_at) FROM raw_app_db.orders")
     run(con, "CREATE SCHEMA datastore")
     for name, sql in MODELS.items():
         run(con, f"CREATE TABLE datastore.{name} AS {sql}")
@@ -153,7 +154,7 @@ def sales_contributions(sign: int, orders: str, scope: str) -> str:
     return (
         f"SELECT CAST(o.created_at AS DATE) AS day, u.country, o.status, {sign} AS orders, "
         f"{sign} * CAST(o.amount AS DECIMAL(12, 2)) AS revenue "
-        f"FROM {orders} AS o JOIN app_db.users AS u ON u.id = o.user_id WHERE {scope}"
+        f"FROM {orders} AS o JOIN raw_app_db.users AS u ON u.id = o.user_id WHERE {scope}"
     )
 
 
@@ -166,10 +167,10 @@ def incremental(work: Path) -> None:
     # 1. only the new log files
     loaded = {r[0] for r in run(con, "SELECT path FROM _plain.loaded_files").fetchall()}
     new = [f for f in listed if f not in loaded]
-    run(con, "CREATE TEMP TABLE new_logs AS SELECT * FROM main.app_logs LIMIT 0")
+    run(con, "CREATE TEMP TABLE new_logs AS SELECT * FROM raw.app_logs LIMIT 0")
     if new:
         run(con, f"INSERT INTO temp.new_logs BY NAME {read_logs(new, data)}")
-        run(con, "INSERT INTO main.app_logs SELECT * FROM temp.new_logs")
+        run(con, "INSERT INTO raw.app_logs SELECT * FROM temp.new_logs")
         run(con, "INSERT INTO _plain.loaded_files SELECT unnest(?)", [new])
     days = [r[0] for r in run(con, "SELECT DISTINCT CAST(ts AS DATE) FROM temp.new_logs").fetchall()]
 
@@ -177,7 +178,7 @@ def incremental(work: Path) -> None:
     run(con, f"ATTACH {q(str(data / 'app.sqlite'))} AS src (TYPE sqlite, READ_ONLY)")
     changed, marks = {}, dict(run(con, "SELECT name, mark FROM _plain.watermarks").fetchall())
     for table in ("users", "orders"):
-        run(con, f"CREATE TEMP TABLE delta_{table} AS SELECT * FROM app_db.{table} LIMIT 0")
+        run(con, f"CREATE TEMP TABLE delta_{table} AS SELECT * FROM raw_app_db.{table} LIMIT 0")
         changed[table] = run(con,
             f"INSERT INTO temp.delta_{table} SELECT * FROM sqlite_query('src', "
             f"{q(f'SELECT * FROM {table} WHERE updated_at > {q(marks[table] or str())}')})"
@@ -187,16 +188,16 @@ def incremental(work: Path) -> None:
     scope = "o.id IN (SELECT id FROM temp.delta_orders)" + (f" OR {of_changed_users}" if users_changed else "")
     if changed["orders"] or users_changed:
         # sales_by_day: what the changed orders' old versions contributed, before the merge
-        run(con, f"CREATE TEMP TABLE sales_delta AS {sales_contributions(-1, 'app_db.orders', scope)}")
+        run(con, f"CREATE TEMP TABLE sales_delta AS {sales_contributions(-1, 'raw_app_db.orders', scope)}")
     for table in ("users", "orders"):
         if changed[table]:
-            run(con, f"DELETE FROM app_db.{table} WHERE id IN (SELECT id FROM temp.delta_{table})")
-            run(con, f"INSERT INTO app_db.{table} SELECT * FROM temp.delta_{table}")
+            run(con, f"DELETE FROM raw_app_db.{table} WHERE id IN (SELECT id FROM temp.delta_{table})")
+            run(con, f"INSERT INTO raw_app_db.{table} SELECT * FROM temp.delta_{table}")
             run(con, f"UPDATE _plain.watermarks SET mark = (SELECT max(updated_at) FROM temp.delta_{table}) "
                      f"WHERE name = {q(table)}")
 
     # 3. daily_active_users and user_activity: only the touched days (and, for user_activity, changed users)
-    logs = "main.app_logs"
+    logs = "raw.app_logs"
     for name, extra in (("daily_active_users", None), ("user_activity", "user_id" if users_changed else None)):
         if not days and not extra:
             continue
@@ -209,13 +210,13 @@ def incremental(work: Path) -> None:
 
     # 4. sales_by_day by delta (or in full if an order has a NULL amount, see the docstring)
     if changed["orders"] or users_changed:
-        if run(con, "SELECT count(*) FROM app_db.orders WHERE amount IS NULL").fetchone()[0]:
+        if run(con, "SELECT count(*) FROM raw_app_db.orders WHERE amount IS NULL").fetchone()[0]:
             run(con, f"CREATE OR REPLACE TABLE datastore.sales_by_day AS {MODELS['sales_by_day']}")
         else:
             added = sales_contributions(1, "temp.delta_orders", "true")
             if users_changed:  # their other orders did not change, their country may have
                 added += (" UNION ALL " + sales_contributions(
-                    1, "app_db.orders", f"{of_changed_users} AND o.id NOT IN (SELECT id FROM temp.delta_orders)"))
+                    1, "raw_app_db.orders", f"{of_changed_users} AND o.id NOT IN (SELECT id FROM temp.delta_orders)"))
             run(con, f"INSERT INTO temp.sales_delta {added}")
             same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM g.{c}" for c in ("day", "country", "status"))
             run(con, f"""

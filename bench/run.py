@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 from measure import measure  # noqa: E402,F401  (child processes: wall, CPU, peak RSS)
 
-from featherbox.execute.extensions import load_extensions  # noqa: E402
+from featherbox.duckdb_extensions import load_extensions  # noqa: E402
 
 FBOX = str(Path(sys.executable).parent / "fbox")
 PLAIN = str(HERE / "plain.py")

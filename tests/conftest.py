@@ -20,7 +20,7 @@ def pytest_configure(config):
         return
     import duckdb
 
-    from featherbox.execute.extensions import load_extensions
+    from featherbox.duckdb_extensions import load_extensions
 
     con = duckdb.connect()
     try:

@@ -9,13 +9,13 @@ Sources (tiny, written from a seeded random generator; the same bytes for every 
 
 FeatherBox project (OUT/fbox): project.yml (local storage `lake`, sqlite database
 `.fbox/catalog.sqlite`), adapters `events` and `users` (localfile CSV with declared columns, tables
-main.events and main.users) and `app` (sqlite, table app.accounts), and N models m0001..mNNNN in the
+raw.events and raw.users) and `app` (sqlite, table raw_app.accounts), and N models m0001..mNNNN in the
 schemas staging, core, marts and reports (by position). Every model yields (day DATE, user_id INTEGER,
 v BIGINT), at most 4 days x 16 users = 64 rows. Shapes:
-  root   the first ~6%: an aggregate of main.events by day and user, maybe joined to a dimension
+  root   the first ~6%: an aggregate of raw.events by day and user, maybe joined to a dimension
   chain  one parent, v recomputed row by row
   fanin  2-3 parents, UNION ALL, summed by day and user
-  dim    one parent joined to main.users or app.accounts
+  dim    one parent joined to raw.users or raw_app.accounts
 Parents are picked among earlier models with a bias to recent ones (chains of some depth) and some
 to early ones (wide fan-out). Materializations: exactly round(20% N) `delete+insert` (time_column day,
 time_grain day; roots read ts upstream, so `upstream_time_column: ts`), round(10% N) `view`, the rest
@@ -24,7 +24,7 @@ time_grain day; roots read ts upstream, so `upstream_time_column: ts`), round(10
 dbt project (OUT/dbt, for dbt-duckdb on a plain DuckDB file): dbt_project.yml, a generate_schema_name
 macro so the schemas are the same names, sources (external_location: read_csv / sqlite_scan of the
 same files, relative to the dbt project directory, which is the working directory of `dbt run`), three
-loader models main.events, main.users, app.accounts (the adapters' tables) and the N models with
+loader models raw.events, raw.users, raw_app.accounts (the adapters' tables) and the N models with
 {{ ref() }} and config(materialized=...); delete+insert is an incremental model with
 incremental_strategy='delete+insert' and unique_key='day'. profiles.yml (absolute DuckDB path, threads 2)
 is written by write_dbt_profile() once the project is where it runs.
@@ -63,11 +63,11 @@ MIX = {"delete+insert": 0.2, "view": 0.1}  # the rest is table
 EVENT_COLUMNS = {"ts": "TIMESTAMP", "user_id": "INTEGER", "kind": "VARCHAR", "amount": "INTEGER"}
 USER_COLUMNS = {"user_id": "INTEGER", "country": "VARCHAR", "tier": "INTEGER"}
 SOURCES = {  # adapter table -> (adapter, dbt loader model name)
-    "main.events": ("events", "events"),
-    "main.users": ("users", "users"),
-    "app.accounts": ("app", "accounts"),
+    "raw.events": ("events", "events"),
+    "raw.users": ("users", "users"),
+    "raw_app.accounts": ("app", "accounts"),
 }
-DIM_VALUE = {"main.users": "tier", "app.accounts": "credit"}
+DIM_VALUE = {"raw.users": "tier", "raw_app.accounts": "credit"}
 
 
 # ---------------------------------------------------------------------------------------------- graph
@@ -94,7 +94,7 @@ def build_graph(n: int, seed: int = SEED) -> dict:
             spec["shape"] = "root"
             spec["parents"] = []
             spec["kinds"] = sorted(rng.sample(KINDS, 3))
-            spec["dim"] = rng.choice([None, "main.users", "app.accounts"])
+            spec["dim"] = rng.choice([None, "raw.users", "raw_app.accounts"])
         else:
             r = rng.random()
             if r < 0.35:
@@ -111,7 +111,7 @@ def build_graph(n: int, seed: int = SEED) -> dict:
             else:
                 spec["shape"] = "dim"
                 parents = [pick(i)]
-                spec["dim"] = rng.choice(["main.users", "app.accounts"])
+                spec["dim"] = rng.choice(["raw.users", "raw_app.accounts"])
             spec["parents"] = [models[j]["node"] for j in sorted(parents)]
         models.append(spec)
 
@@ -156,7 +156,7 @@ def render_sql(m: dict, ref, k: int | None = None) -> str:
             value, join = "sum(e.amount)", ""
         return (f"SELECT CAST(e.ts AS DATE) AS day, CAST(e.user_id AS INTEGER) AS user_id,\n"
                 f"       CAST(({value} * {a} + {k}) % {MOD} AS BIGINT) AS v\n"
-                f"  FROM {ref('main.events')} AS e{join}\n"
+                f"  FROM {ref('raw.events')} AS e{join}\n"
                 f"  WHERE e.kind IN ({kinds})\n"
                 f"  GROUP BY ALL\n")
     if m["shape"] == "chain":
@@ -301,7 +301,7 @@ def write_dbt(root: Path, graph: dict) -> None:
         for name, location in (("events", events), ("users", users), ("accounts", accounts))
     ]}]}
     (models / "sources" / "sources.yml").write_text(json.dumps(sources, indent=1) + "\n")
-    for name, schema in (("events", "main"), ("users", "main"), ("accounts", "app")):
+    for name, schema in (("events", "raw"), ("users", "raw"), ("accounts", "raw_app")):
         (models / "sources" / f"{name}.sql").write_text(
             f"{{{{ config(materialized='table', schema='{schema}') }}}}\n"
             f"SELECT * FROM {{{{ source('raw', '{name}') }}}}\n"

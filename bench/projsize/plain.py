@@ -9,8 +9,8 @@ the sources from DIR/data. The lake's catalog is DIR/.plain/catalog.sqlite and i
 DIR/.plain/lake/, attached with the options FeatherBox uses for a SQLite catalog (WAL, 30 s busy
 timeout); the DuckDB extensions are loaded with FeatherBox's own `load_extensions`.
 
-cold: CREATE TABLE main.events / main.users (read_csv of the same files with the same declared columns)
-      and app.accounts (sqlite_scan), then CREATE OR REPLACE TABLE / VIEW of every model in topological
+cold: CREATE TABLE raw.events / raw.users (read_csv of the same files with the same declared columns)
+      and raw_app.accounts (sqlite_scan), then CREATE OR REPLACE TABLE / VIEW of every model in topological
       order (a delete+insert model is a table built in full, which is what its first build is).
 edit: CREATE OR REPLACE the given model (default: the one the edit step changes) and every model
       downstream of it, in topological order. That is the least any tool must do after that edit.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from featherbox.execute.extensions import load_extensions
+from featherbox.duckdb_extensions import load_extensions
 
 EVENT_COLUMNS = {"ts": "TIMESTAMP", "user_id": "INTEGER", "kind": "VARCHAR", "amount": "INTEGER"}
 USER_COLUMNS = {"user_id": "INTEGER", "country": "VARCHAR", "tier": "INTEGER"}
@@ -71,11 +71,11 @@ def source_statements(work: Path) -> list[tuple[str, str]]:
     data = work / "data"
     files = "[" + ", ".join(q(str(p)) for p in sorted((data / "events").glob("events_*.csv"))) + "]"
     return [
-        ("main.events", f"CREATE TABLE main.events AS SELECT * FROM read_csv({files}, header = true, "
+        ("raw.events", f"CREATE TABLE raw.events AS SELECT * FROM read_csv({files}, header = true, "
                         f"columns = {struct(EVENT_COLUMNS)})"),
-        ("main.users", f"CREATE TABLE main.users AS SELECT * FROM read_csv({q(str(data / 'dims' / 'users.csv'))}, "
+        ("raw.users", f"CREATE TABLE raw.users AS SELECT * FROM read_csv({q(str(data / 'dims' / 'users.csv'))}, "
                        f"header = true, columns = {struct(USER_COLUMNS)})"),
-        ("app.accounts", f"CREATE TABLE app.accounts AS SELECT * FROM sqlite_scan({q(str(data / 'app.sqlite'))}, 'accounts')"),
+        ("raw_app.accounts", f"CREATE TABLE raw_app.accounts AS SELECT * FROM sqlite_scan({q(str(data / 'app.sqlite'))}, 'accounts')"),
     ]
 
 
@@ -128,7 +128,7 @@ def grouped(work: Path, models: list[dict]) -> list[list[str]]:
 
 def cold(work: Path, graph: dict, commit: str) -> tuple[int, int]:
     con = open_lake(work)
-    schemas = sorted({m["schema"] for m in graph["models"]} | {"app"})
+    schemas = sorted({m["schema"] for m in graph["models"]} | {"raw", "raw_app"})
     level0 = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in schemas] + [sql for _, sql in source_statements(work)]
     levels = [level0] + grouped(work, graph["models"])
     transactions = execute(con, levels, commit)

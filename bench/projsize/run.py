@@ -49,7 +49,7 @@ sys.path.insert(0, str(BENCH))
 import duckdb  # noqa: E402
 import yaml  # noqa: E402
 
-from featherbox.execute.extensions import load_extensions  # noqa: E402
+from featherbox.duckdb_extensions import load_extensions  # noqa: E402
 from measure import measure  # noqa: E402
 from projsize import dbt as dbt_side  # noqa: E402
 from projsize import generate as gen  # noqa: E402

@@ -88,8 +88,12 @@ CASES = [
     Case("model-unknown-table", {"models/m.yml": "sql: SELECT * FROM nowhere\n"}, ("models/m.yml", "nowhere"), commands=GRAPH),
     Case("model-cycle", {"models/s/a.yml": "sql: SELECT * FROM s.b\n", "models/s/b.yml": "sql: SELECT * FROM s.a\n"},
          ("cycle", "s.a", "s.b"), commands=GRAPH),
-    Case("table-produced-twice", {"adapters/events.yml": CSV_ADAPTER, **GOOD_CSV, "models/events.yml": "sql: SELECT 1 AS x\n"},
-         ("main.events", "more than one"), commands=GRAPH),
+    Case("model-reads-itself", {"adapters/events.yml": CSV_ADAPTER, **GOOD_CSV, "models/events.yml": "sql: SELECT * FROM main.events\n"},
+         ("main.events", "reads itself", "write raw.events"), commands=GRAPH),
+    Case("model-in-the-adapters-schema", {"models/raw_events/x.yml": "sql: SELECT 1 AS x\n"},
+         ("models/raw_events/x.yml", "schema", "raw and raw_*")),
+    Case("adapter-table-by-its-old-name", {"adapters/events.yml": CSV_ADAPTER, **GOOD_CSV, "models/m.yml": "sql: SELECT * FROM main.events\n"},
+         ("main.events", "write raw.events"), commands=GRAPH),
     Case("model-not-a-select", {"models/m.yml": "sql: DROP TABLE x\n"}, ("models/m.yml",), commands=GRAPH),
     # --- variables and durations ---
     Case("missing-env-var", {"adapters/a.yml": "type: localfile\nconfig: {base_path: $FBOX_CORPUS_UNSET}\npath: '*.csv'\n"},
@@ -201,8 +205,6 @@ def fbox_main(monkeypatch, capfd):
             if cwd is not None:
                 mp.chdir(cwd)
             mp.setattr(sys, "argv", argv)
-            mp.setattr(app.state, "project_dir", None)
-            mp.setattr(app.state, "debug", False)
             secrets.clear()
             capfd.readouterr()
             code = 0

@@ -128,11 +128,11 @@ def test_example_project_loads(example):
 def test_adapter_tables(example):
     logs = log_rows(example)
     rows = query(example, "SELECT count(*) AS n, count(DISTINCT _source_file) AS files, "
-                          "count(DISTINCT _file_time) AS hours, count(status) AS with_status FROM main.app_logs")
+                          "count(DISTINCT _file_time) AS hours, count(status) AS with_status FROM raw.app_logs")
     assert rows == [{"n": str(len(logs)), "files": "48", "hours": "48",
                      "with_status": str(sum(r["status"] != "" for r in logs))}]
-    assert query(example, "SELECT count(*) AS n FROM app_db.orders") == [{"n": "500"}]
-    assert query(example, "SELECT count(*) AS n FROM app_db.users") == [{"n": "100"}]
+    assert query(example, "SELECT count(*) AS n FROM raw_app_db.orders") == [{"n": "500"}]
+    assert query(example, "SELECT count(*) AS n FROM raw_app_db.users") == [{"n": "100"}]
 
 
 def test_staging_requests(example):

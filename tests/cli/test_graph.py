@@ -39,9 +39,9 @@ def project(tmp_path_factory):
         "adapters/events.yml": "type: localfile\nconfig: {base_path: src}\npath: '*.csv'\nformat: csv\n",
         "src/a.csv": "id,user_id\n1,1\n2,2\n",
         "adapters/shop.yml": "type: sqlite\nconfig: {path: shop.sqlite}\n",
-        "models/staging/events.yml": "sql: SELECT * FROM main.events\n",
-        "models/staging/orders.yml": "sql: SELECT * FROM shop.orders\nmax_age: 1d\n",
-        "models/marts/daily.yml": "sql: |\n  SELECT count(*) AS n FROM staging.events e, staging.orders o, shop.users u\n",
+        "models/staging/events.yml": "sql: SELECT * FROM raw.events\n",
+        "models/staging/orders.yml": "sql: SELECT * FROM raw_shop.orders\nmax_age: 1d\n",
+        "models/marts/daily.yml": "sql: |\n  SELECT count(*) AS n FROM staging.events e, staging.orders o, raw_shop.users u\n",
         "models/marts/broken.yml": "sql: SELECT 1 / (SELECT count(*) - count(*) FROM staging.orders)::INTEGER AS x, error('boom') AS y FROM staging.orders\n",
     })
     con = sqlite3.connect(root / "shop.sqlite")

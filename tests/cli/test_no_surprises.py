@@ -29,7 +29,7 @@ def make_project(root: Path) -> Path:
     return write_project(root, {
         "adapters/events.yml": "type: localfile\nconfig: {base_path: src}\npath: '*.csv'\n",
         "src/a.csv": csv_rows(0, ROWS),
-        "models/marts/total.yml": "sql: SELECT count(*) AS n, sum(id) AS s FROM main.events\n",
+        "models/marts/total.yml": "sql: SELECT count(*) AS n, sum(id) AS s FROM raw.events\n",
     })
 
 
@@ -90,7 +90,7 @@ def test_query_on_a_project_that_never_ran_writes_nothing_and_says_so(tmp_path):
     before = listing(root)
     message = fails(root, "query", "CREATE TABLE main.x AS SELECT range AS i FROM range(100000)")
     assert "no lake yet" in message and "fbox run" in message
-    message = fails(root, "query", "SELECT * FROM main.events")
+    message = fails(root, "query", "SELECT * FROM raw.events")
     assert "no lake yet" in message
     assert listing(root) == before
 
@@ -121,7 +121,7 @@ def test_a_copied_and_then_moved_project_runs_and_reads_its_own_data(tmp_path):
     assert json.loads(invoke("plan", "--json", project=copy))["actions"] == []
     rows = json.loads(invoke("query", "SELECT n, s FROM marts.total", "--format", "json", project=copy))
     assert rows == [{"n": ROWS, "s": ROWS * (ROWS - 1) // 2}]
-    assert json.loads(invoke("query", "SELECT count(*) AS c FROM main.events", "--format", "json", project=copy)) == [{"c": ROWS}]
+    assert json.loads(invoke("query", "SELECT count(*) AS c FROM raw.events", "--format", "json", project=copy)) == [{"c": ROWS}]
 
     (copy / "src" / "b.csv").write_text(csv_rows(ROWS, ROWS))
     assert "2 completed" in run(copy).stdout

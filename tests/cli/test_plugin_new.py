@@ -92,7 +92,7 @@ def test_a_project_using_it_loads_data(scaffold, tmp_path):
     })
     done = fbox("run", project=project, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert query(project, "SELECT count(*) AS n, min(id) AS lo, max(label) AS hi FROM main.numbers", env=env) == [
+    assert query(project, "SELECT count(*) AS n, min(id) AS lo, max(label) AS hi FROM raw.numbers", env=env) == [
         {"n": 7, "lo": 100, "hi": "row 106"}
     ]
     assert query(project, "SELECT count(*) AS n FROM main.evens", env=env) == [{"n": 4}]

@@ -20,8 +20,16 @@ FBOX = str(Path(sys.executable).parent / "fbox")
 
 
 @pytest.fixture(scope="module")
-def app():
-    return create_app()
+def context():
+    """The app's context: a test that adds a type adds it to this registry, not the process-wide one."""
+    from featherbox.cli.context import AppContext
+
+    return AppContext.default()
+
+
+@pytest.fixture(scope="module")
+def app(context):
+    return create_app(context=context)
 
 
 def invoke(app, *args: str):
@@ -191,10 +199,10 @@ def test_adapter_config_with_every_setting_commented_out_is_empty(project):
     assert load_project(project, default_registry()).adapters["logs"].config == {}
 
 
-def test_adapter_new_refuses_types_not_implemented_yet(app, project, monkeypatch):
+def test_adapter_new_refuses_types_not_implemented_yet(app, context, project, monkeypatch):
     from featherbox.extension import placeholder_adapter
 
-    registry = default_registry()
+    registry = context.registry
     monkeypatch.setitem(registry.adapters, "ftp", placeholder_adapter("ftp", "fbox-ftp"))
     message = refused(app, "-C", str(project), "adapter", "new", "remote", "--type", "ftp")
     assert message.startswith("type: ftp is provided by fbox-ftp, which does not implement it yet")
@@ -233,7 +241,7 @@ def test_adapter_new_for_another_file_type_takes_path_and_format(app, project):
     assert "--base-path" in refused(app, "-C", str(project), "adapter", "new", "r2", "--type", "s3", "--base-path", "x")
 
 
-def test_adapter_new_generic_template_for_other_implemented_types(app, project, monkeypatch):
+def test_adapter_new_generic_template_for_other_implemented_types(app, context, project, monkeypatch):
     from featherbox.extension import AdapterType
 
     class Api(AdapterType):
@@ -265,7 +273,7 @@ def test_adapter_new_generic_template_for_other_implemented_types(app, project, 
         type_name = "queue"
         config_schema = {"type": "object", "properties": {"type": {}, "config": {"type": "object"}}}
 
-    registry = default_registry()
+    registry = context.registry
     monkeypatch.setitem(registry.adapters, "api", Api)
     monkeypatch.setitem(registry.adapters, "queue", Queue)
 
@@ -279,14 +287,14 @@ def test_adapter_new_generic_template_for_other_implemented_types(app, project, 
     text = (project / "adapters" / "jobs.yml").read_text()
     assert "config: {}" in text
 
-    adapters = load(project).adapters
+    adapters = load_project(project, registry).adapters
     assert adapters["weather"].type == "api" and adapters["jobs"].type == "queue"
     message = refused(app, "-C", str(project), "adapter", "new", "w2", "--type", "api", "--tables", "a")
     assert "--tables" in message and "sqlite" in message
     assert "--path" in refused(app, "-C", str(project), "adapter", "new", "w3", "--type", "api", "--path", "x.csv")
 
 
-@pytest.mark.parametrize("name", ["1logs", "my-logs", "logs.v2", "_fbox_logs", "main", "a/b"])
+@pytest.mark.parametrize("name", ["1logs", "my-logs", "logs.v2", "_fbox_logs", "a/b"])
 def test_adapter_new_rejects_bad_names(app, project, name):
     message = refused(app, "-C", str(project), "adapter", "new", name, "--type", "localfile")
     assert repr(name) in message
@@ -371,11 +379,12 @@ def test_model_new_refuses_to_overwrite_unless_forced(app, project):
     assert load(project).models["staging.orders"].sql.strip() == "SELECT 5 AS five"
 
 
-def test_model_new_refuses_the_table_of_a_file_adapter(app, project):
+def test_a_model_may_share_its_name_with_an_adapter(app, project):
+    """Adapters' tables have their own schemas (raw, raw_<adapter>): main.events is free for a model."""
     ok(app, "-C", str(project), "adapter", "new", "events", "--type", "localfile")
-    message = refused(app, "-C", str(project), "model", "new", "events")
-    assert "main.events" in message and "adapter events" in message
-    ok(app, "-C", str(project), "model", "new", "staging/events")
+    ok(app, "-C", str(project), "model", "new", "events", "--sql", "SELECT 1 AS one")
+    message = refused(app, "-C", str(project), "model", "new", "raw/events")
+    assert "cannot go into schema 'raw'" in message
 
 
 # --- delete ---------------------------------------------------------------------------------
@@ -389,7 +398,7 @@ def graph_project(app, project) -> Path:
     ok(app, *c, "adapter", "new", "unused", "--type", "localfile")
     ok(app, *c, "model", "new", "staging/clean", "--sql", "SELECT * FROM events WHERE amount > 0")
     ok(app, *c, "model", "new", "marts/total", "--sql", "SELECT sum(amount) AS total FROM staging.clean")
-    ok(app, *c, "model", "new", "marts/customers", "--sql", "SELECT count(*) AS n FROM crm.customers")
+    ok(app, *c, "model", "new", "marts/customers", "--sql", "SELECT count(*) AS n FROM raw_crm.customers")
     ok(app, *c, "model", "new", "other/clean", "--sql", "SELECT 1 AS one")
     return project
 
@@ -402,12 +411,12 @@ def test_adapter_delete_refuses_with_dependents_and_names_them(app, graph_projec
 
     result = ok(app, "-C", str(graph_project), "adapter", "delete", "events", "--force")
     assert not (graph_project / "adapters" / "events.yml").exists()
-    assert "next `fbox run` drops" in result.output and "main.events" in result.output
+    assert "next `fbox run` drops" in result.output and "raw.events" in result.output
 
 
 def test_adapter_delete_without_dependents(app, graph_project):
     result = ok(app, "-C", str(graph_project), "adapter", "delete", "unused")
-    assert "drops its tables (main.unused)" in result.output
+    assert "drops its tables (raw.unused)" in result.output
     assert "unused" not in load(graph_project).adapters
 
 

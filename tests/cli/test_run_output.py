@@ -94,6 +94,6 @@ def test_dropping_an_adapter_lists_its_tables(tmp_path):
     run_text(root)
     (root / "adapters/more.yml").unlink()
     out = run_text(root)
-    assert out.splitlines()[1] == "  adapter more: main.more (2 rows)"
+    assert out.splitlines()[1] == "  adapter more: raw.more (2 rows)"
     payload = run_json(root)
     assert payload["actions"] == []

@@ -217,13 +217,21 @@ def test_invalid_adapter_file_name(tmp_path):
 
 
 def test_reserved_adapter_names(tmp_path):
-    root = write_project(
-        tmp_path,
-        {"adapters/_fbox_runs.yml": "type: localfile\n", "adapters/main.yml": "type: localfile\n"},
-    )
+    root = write_project(tmp_path, {"adapters/_fbox_runs.yml": "type: localfile\n"})
     error = load_errors(root)
     issue(error, root / "adapters/_fbox_runs.yml", "name", None, "reserved for FeatherBox")
-    issue(error, root / "adapters/main.yml", "name", None, "cannot be named 'main'")
+
+
+def test_models_stay_out_of_the_adapters_schemas(tmp_path):
+    root = write_project(
+        tmp_path,
+        {"models/raw/x.yml": "sql: select 1\n", "models/raw_app_db/users.yml": "sql: select 1\n",
+         "models/rawish/ok.yml": "sql: select 1\n"},
+    )
+    error = load_errors(root)
+    issue(error, root / "models/raw/x.yml", "schema", None, "cannot go into schema 'raw'", "rename the folder")
+    issue(error, root / "models/raw_app_db/users.yml", "schema", None, "cannot go into schema 'raw_app_db'")
+    assert "rawish" not in str(error)
 
 
 def test_invalid_model_folder_and_file_names(tmp_path):

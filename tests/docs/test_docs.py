@@ -24,7 +24,7 @@ def _in_ci() -> bool:
 
 
 def _hook():
-    spec = importlib.util.spec_from_file_location("fbox_docs_reference", DOCS / "hooks" / "reference.py")
+    spec = importlib.util.spec_from_file_location("fbox_docs_reference", DOCS / "build_hooks" / "reference.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

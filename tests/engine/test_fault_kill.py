@@ -16,7 +16,7 @@ from featherbox.testing import write_project
 
 from fboxcli import FBOX, fbox, invoke
 
-TABLES = ["main.logs", "app.users", "staging.hits", "marts.by_country", "marts.totals"]
+TABLES = ["raw.logs", "raw_app.users", "staging.hits", "marts.by_country", "marts.totals"]
 
 
 def make_project(root: Path) -> Path:
@@ -28,9 +28,9 @@ def make_project(root: Path) -> Path:
             update_strategy: filename
         """,
         "adapters/app.yml": "type: sqlite\nconfig: {path: sample/app.sqlite}\n",
-        "models/staging/hits.yml": "sql: SELECT l.user_id, l.ms, u.country FROM main.logs l JOIN app.users u ON u.id = l.user_id\n",
+        "models/staging/hits.yml": "sql: SELECT l.user_id, l.ms, u.country FROM raw.logs l JOIN raw_app.users u ON u.id = l.user_id\n",
         "models/marts/by_country.yml": "sql: SELECT country, count(*) AS hits, sum(ms) AS ms FROM staging.hits GROUP BY ALL\n",
-        "models/marts/totals.yml": "sql: SELECT count(*) AS n, sum(ms) AS ms FROM main.logs\n",
+        "models/marts/totals.yml": "sql: SELECT count(*) AS n, sum(ms) AS ms FROM raw.logs\n",
     })
     (root / "sample").mkdir(exist_ok=True)
     con = sqlite3.connect(root / "sample/app.sqlite")

@@ -23,7 +23,7 @@ APPEND_SQL = "SELECT id, user_id, ts, amount, _source_file FROM events WHERE amo
 MERGE_SQL = "SELECT user_id, count(*) AS n, sum(amount) AS total FROM events GROUP BY user_id"
 DAILY_SQL = "SELECT CAST(date_trunc('day', ts) AS DATE) AS day, count(*) AS n, sum(amount) AS total FROM events GROUP BY 1"
 CHAIN_SQL = "SELECT user_id, total FROM marts.user_totals WHERE total > 10"
-USERS_SQL = "SELECT id, upper(name) AS name, country FROM app.users"
+USERS_SQL = "SELECT id, upper(name) AS name, country FROM raw_app.users"
 CLICKS_SQL = "SELECT id, page FROM clicks WHERE page <> 'home'"
 
 MODELS = {
@@ -151,8 +151,8 @@ def test_new_files_are_applied_incrementally_and_exactly(project):
         assert reasons["marts.big_users"] == "upstream marts.user_totals changed (incremental merge)"
         assert "marts.users" not in reasons
         said = messages(payload)
-        assert said["staging.positive"].startswith("append: ") and "rows appended from the inserts of main.events" in said["staging.positive"]
-        assert said["staging.clicks"].startswith("append: 1 rows appended from the inserts of main.clicks")
+        assert said["staging.positive"].startswith("append: ") and "rows appended from the inserts of raw.events" in said["staging.positive"]
+        assert said["staging.clicks"].startswith("append: 1 rows appended from the inserts of raw.clicks")
         assert said["marts.user_totals"].startswith(f"merge: {keys} keys recomputed"), said["marts.user_totals"]
         assert said["marts.daily"].startswith("delete+insert: "), said["marts.daily"]
         assert "full" not in said["marts.daily"] and "full" not in said["marts.big_users"]
@@ -170,7 +170,7 @@ def test_changed_and_removed_files_reach_incremental_models(project):
     (project / "sample/events/b.csv").write_text("id,user_id,ts,amount\n9,2,2024-01-05 10:00:00,4\n")
     payload = run_json(project)
     said = messages(payload)
-    assert said["staging.positive"].startswith("append: full rebuild: upstream main.events has deleted or updated rows")
+    assert said["staging.positive"].startswith("append: full rebuild: upstream raw.events has deleted or updated rows")
     assert said["marts.user_totals"].startswith("merge: 3 keys recomputed"), said["marts.user_totals"]
     assert said["marts.daily"].startswith("delete+insert: 3 time ranges recomputed"), said["marts.daily"]
     assert said["marts.big_users"].startswith("merge: "), said["marts.big_users"]
@@ -235,7 +235,7 @@ def test_sql_change_and_full_refresh_rebuild_fully(project):
 def test_a_new_upstream_column_rebuilds_fully(project):
     (project / "sample/clicks/9.csv").write_text("id,page,referrer\n30,shop,x\n")
     said = messages(run_json(project))
-    assert said["staging.clicks"] == "append: full rebuild: the columns of upstream main.clicks changed"
+    assert said["staging.clicks"] == "append: full rebuild: the columns of upstream raw.clicks changed"
     assert_models_exact(project)
 
 

@@ -133,19 +133,20 @@ def test_touched_buckets_become_range_predicates():
     import duckdb
 
     from featherbox.config.project import ModelSpec
-    from featherbox.execute.lake import LakeObjects
+    from featherbox.state.objects import LakeObjects
     from featherbox.execute.materialize import _Incremental
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("CREATE TABLE events (ts TIMESTAMP, tz TIMESTAMPTZ, n INTEGER)")
+    con.execute("CREATE SCHEMA raw")  # where the adapter events writes (featherbox.layout)
+    con.execute("CREATE TABLE raw.events (ts TIMESTAMP, tz TIMESTAMPTZ, n INTEGER)")
 
     def ranges(grain: str | None, keys: str, column: str = "ts", column_type: str = "TIMESTAMP") -> dict:
         raw = {"materialized": "delete+insert", "time_column": "day", "upstream_time_column": column}
         if grain:
             raw["time_grain"] = grain
         spec = ModelSpec("m", "main", Path("m.yml"), f"SELECT {column} AS day FROM events", raw)
-        job = _Incremental(con, spec, {"events": "main.events"}, None, 0, LakeObjects())
+        job = _Incremental(con, spec, {"events": "raw.events"}, None, 0, LakeObjects())
         touched = job._temp("TABLE", "touched")
         con.execute(f"CREATE TEMP TABLE {touched} AS SELECT * FROM (VALUES {keys}) AS k(k0)")
         sql, within = job._only_touched_ranges(spec.sql, touched, [column])

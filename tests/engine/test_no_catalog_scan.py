@@ -1,7 +1,7 @@
 """No code of FeatherBox or its plugins lists the tables, views or columns of every attached catalog
 (`duckdb_tables()`, `duckdb_views()`, `duckdb_columns()`): on a DuckLake, `duckdb_tables()` loads every
 table's metadata after each commit (seconds at a few hundred tables), and the others walk every table
-of every catalog. What the lake holds comes from `featherbox.execute.lake.LakeObjects`, read once per
+of every catalog. What the lake holds comes from `featherbox.state.objects.LakeObjects`, read once per
 run; one table's columns from `DESCRIBE`. (`duckdb_schemas()` lists schemas only.)"""
 
 from __future__ import annotations

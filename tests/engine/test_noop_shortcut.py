@@ -22,7 +22,7 @@ def project(tmp_path, extra: dict | None = None):
     root = write_project(tmp_path / "p", {
         "adapters/events.yml": "type: localfile\nconfig: {base_path: sample}\npath: 'e_*.csv'\n",
         "adapters/app.yml": "type: sqlite\nconfig: {path: app.sqlite}\ntables: [users]\n",
-        "models/report.yml": "sql: SELECT count(*) AS n FROM events JOIN app.users u ON u.id = events.user_id\n",
+        "models/report.yml": "sql: SELECT count(*) AS n FROM events JOIN raw_app.users u ON u.id = events.user_id\n",
         "sample/e_1.csv": "user_id\n1\n2\n",
         **(extra or {}),
     })
@@ -53,7 +53,7 @@ def test_nothing_changed_is_decided_without_planning_and_every_change_plans_agai
     writer.execute("INSERT INTO users VALUES (4)")
     writer.commit()
     assert ran(run_json(root)) == {"app": "completed", "main.report": "completed"}
-    assert query(root, "SELECT count(*) AS n FROM app.users") == [{"n": 4}]
+    assert query(root, "SELECT count(*) AS n FROM raw_app.users") == [{"n": 4}]
     writer.close()  # checkpoints the WAL into app.sqlite: a new signature, one more copy
     run_json(root)
 

@@ -45,7 +45,7 @@ def contents(root: Path) -> dict:
     return {
         "x": query(root, "SELECT * FROM staging.x ORDER BY id"),
         "v": query(root, "SELECT * FROM staging.v ORDER BY id"),
-        "extra": query(root, "SELECT k, label, _source_file FROM main.extra ORDER BY k"),
+        "extra": query(root, "SELECT k, label, _source_file FROM raw.extra ORDER BY k"),
     }
 
 
@@ -61,7 +61,7 @@ def test_a_dropped_table_view_and_adapter_come_back_as_they_were(project):
 
     listed = {d["node"]: d for d in json.loads(invoke("restore", "--json", project=project))["dropped"]}
     assert set(listed) == {"staging.x", "staging.v", "extra"} and all(d["restorable"] for d in listed.values())
-    assert listed["staging.x"]["rows"] == 2 and listed["extra"]["tables"] == ["main.extra"]
+    assert listed["staging.x"]["rows"] == 2 and listed["extra"]["tables"] == ["raw.extra"]
 
     for path, text in saved.items():  # e.g. back on the branch that has them
         (project / path).write_text(text)
@@ -79,7 +79,7 @@ def test_a_dropped_table_view_and_adapter_come_back_as_they_were(project):
 
     (project / "sample/extra/b.csv").write_text("k,label\n3,three\n")  # the restored adapter goes on from its state
     assert ran(run_json(project)) == {"extra": "completed"}
-    assert query(project, "SELECT count(*) AS n FROM main.extra") == [{"n": 3}]
+    assert query(project, "SELECT count(*) AS n FROM raw.extra") == [{"n": 3}]
     log = json.loads(invoke("logs", "--json", project=project))
     assert log["status"] == "completed"
 

@@ -28,7 +28,7 @@ def test_a_source_that_cannot_be_checked_fails_its_node_and_downstream_only(tmp_
     root = write_project(tmp_path / "p", {
         "adapters/app.yml": "type: sqlite\nconfig: {path: app.sqlite}\ntables: [users]\n",
         "adapters/events.yml": "type: localfile\nconfig: {base_path: sample}\npath: events/*.csv\n",
-        "models/marts/users.yml": "sql: SELECT count(*) AS n FROM app.users\n",
+        "models/marts/users.yml": "sql: SELECT count(*) AS n FROM raw_app.users\n",
         "models/marts/events.yml": "sql: SELECT count(*) AS n FROM events\n",
         "sample/events/a.csv": "id\n1\n",
     })

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import duckdb
 
-from featherbox.execute.lake import values_sql
+from featherbox.sql import values_sql
 
 
 def test_literal_rows_read_back_exactly():

@@ -17,7 +17,7 @@ def _source(root):
 
 
 def _lake(root):
-    return [(r["id"], r["amount"], r["updated_at"]) for r in query(root, "SELECT id, amount, updated_at FROM app.orders ORDER BY id")]
+    return [(r["id"], r["amount"], r["updated_at"]) for r in query(root, "SELECT id, amount, updated_at FROM raw_app.orders ORDER BY id")]
 
 
 def _live(con):
@@ -36,7 +36,7 @@ def test_column_increments_merge_by_key_with_ties_and_soft_deletes(tmp_path):
               primary_key: id
               soft_delete: {column: deleted_at}
         """,
-        "models/total.yml": "sql: SELECT count(*) AS n, sum(amount) AS amount FROM app.orders\n",
+        "models/total.yml": "sql: SELECT count(*) AS n, sum(amount) AS amount FROM raw_app.orders\n",
     })
     con = _source(root)
     con.executemany("INSERT INTO orders VALUES (?, ?, ?, NULL)", [(i, i * 1.5, f"2024-01-01 00:00:{i:02d}") for i in range(1, 21)])
@@ -91,7 +91,7 @@ def test_rows_read_again_unchanged_are_not_rewritten(tmp_path):
 
     def changes_since_last_run():
         snapshots = [r["id"] for r in query(root, "SELECT snapshot_id AS id FROM lake.snapshots() ORDER BY 1")]
-        rows = query(root, f"SELECT change_type, id FROM ducklake_table_changes('lake', 'app', 'orders', {snapshots[-2] + 1}, {snapshots[-1]}) ORDER BY 1, 2")
+        rows = query(root, f"SELECT change_type, id FROM ducklake_table_changes('lake', 'raw_app', 'orders', {snapshots[-2] + 1}, {snapshots[-1]}) ORDER BY 1, 2")
         return [(r["change_type"], r["id"]) for r in rows]
 
     con.execute("INSERT INTO orders VALUES (6, 2.0, '2024-01-01 10:30:00', NULL)")  # rows at the watermark are read again
@@ -145,11 +145,11 @@ def test_merge_state_matches_the_whole_table(tmp_path):
         for node, name, source in (("app", "items", "items"), ("app", "lines", "lines"), ("q", "doubled", f"({doubled})")):
             s = states[node]["tables"][name]
             mark, start = (json.dumps(s[k]["value"]).replace('"', "'") for k in ("watermark", "window_start"))
-            whole = query(root, f"SELECT count(*) AS n, max(v) AS high, count(*) FILTER (v >= {start} AND v <= {mark}) AS w FROM {node}.{name}")[0]
+            whole = query(root, f"SELECT count(*) AS n, max(v) AS high, count(*) FILTER (v >= {start} AND v <= {mark}) AS w FROM raw_{node}.{name}")[0]
             assert (s["rows"], s["window_count"]) == (whole["n"], whole["w"]), (name, s, whole)
             read = con.execute(f"SELECT max(v) FROM {source}").fetchone()[0]  # soft-deleted rows count too
             assert s["watermark"]["value"] == max(whole["high"], read), (name, s, whole, read)
-        return [(r["id"], r["v"], r["name"]) for r in query(root, "SELECT id, v, name FROM app.items ORDER BY id")]
+        return [(r["id"], r["v"], r["name"]) for r in query(root, "SELECT id, v, name FROM raw_app.items ORDER BY id")]
 
     def live() -> list[tuple]:
         return [tuple(r) for r in con.execute("SELECT id, v, name FROM items WHERE gone IS NULL ORDER BY id")]
@@ -170,7 +170,7 @@ def test_merge_state_matches_the_whole_table(tmp_path):
     lake = check()
     assert 19 in [r[0] for r in lake] and 5 not in [r[0] for r in lake]
     # read twice by the query ('024' and '023'): merged once, its latest row (a full copy keeps both)
-    assert query(root, "SELECT v, name FROM q.doubled WHERE id = 8") == [{"v": "024", "name": "upd"}]
+    assert query(root, "SELECT v, name FROM raw_q.doubled WHERE id = 8") == [{"v": "024", "name": "upd"}]
     assert [r for r in lake if r[0] != 19] == live()
     run_json(root)  # only rows read again unchanged (and the row gone at the source)
     check()

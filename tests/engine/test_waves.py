@@ -130,7 +130,7 @@ def test_waves_respect_their_limit_and_run_one_at_a_time():
     from featherbox.plan.planner import Action
 
     graph = nx.DiGraph()
-    graph.add_node("events", kind="adapter", tables=["main.events"])
+    graph.add_node("events", kind="adapter", tables=["raw.events"])
     actions = [Action("events", "adapter", "create", "new adapter", "migrate")]
     for i in range(module.WAVE_LIMIT + 50):
         node = f"m.t{i:03d}"
@@ -205,7 +205,7 @@ def test_with_one_writer_a_wave_waits_for_the_running_transactions(serial, waves
     graph = nx.DiGraph()
     actions = []
     for adapter in ("one", "two"):
-        graph.add_node(adapter, kind="adapter", tables=[f"main.{adapter}"])
+        graph.add_node(adapter, kind="adapter", tables=[f"raw.{adapter}"])
         actions.append(Action(adapter, "adapter", "update", "new data", "sync"))
     for name, inputs in (("a", ["one"]), ("b", ["two"]), ("ab", ["one", "two"])):
         graph.add_node(f"m.{name}", kind="model", spec=ModelSpec(name, "m", Path("x.yml"), "SELECT 1", {}), resolved={})

@@ -4,7 +4,7 @@ import pytest
 
 from featherbox.config.project import ModelSpec
 from featherbox.errors import FeatherBoxError, GraphError
-from featherbox.graph.dag import build_graph, downstream, topological_order, upstream
+from featherbox.graph.dag import AdapterNode, ModelNode, build_graph, node_of, nodes_of, downstream, topological_order, upstream
 from featherbox.graph.select import select_nodes
 
 ADAPTERS = {"app_db": ["app_db.users", "app_db.orders"], "events": ["events.clicks"]}
@@ -36,17 +36,19 @@ def graph():
     )
 
 
-def test_nodes_carry_kind_and_attributes(graph):
-    assert graph.nodes["app_db"] == {"kind": "adapter", "tables": ADAPTERS["app_db"]}
-    node = graph.nodes["staging.users"]
-    assert node["kind"] == "model"
-    assert node["spec"].qualified == "staging.users"
+def test_nodes_are_typed(graph):
+    assert node_of(graph, "app_db") == AdapterNode("app_db", ADAPTERS["app_db"])
+    assert node_of(graph, "app_db").kind == "adapter"
+    node = node_of(graph, "staging.users")
+    assert isinstance(node, ModelNode) and node.kind == "model"
+    assert node.spec.qualified == node.name == "staging.users" and node.tables == ["staging.users"]
+    assert {n.name for n in nodes_of(graph)} == set(graph.nodes)
 
 
 def test_unqualified_and_qualified_resolution(graph):
-    assert graph.nodes["staging.users"]["resolved"] == {"users": "app_db.users"}
-    assert graph.nodes["staging.orders"]["resolved"] == {"app_db.orders": "app_db.orders"}
-    assert graph.nodes["reports.summary"]["resolved"] == {
+    assert node_of(graph, "staging.users").resolved == {"users": "app_db.users"}
+    assert node_of(graph, "staging.orders").resolved == {"app_db.orders": "app_db.orders"}
+    assert node_of(graph, "reports.summary").resolved == {
         "user_orders": "marts.user_orders",
         "marts.clicks": "marts.clicks",
     }
@@ -63,7 +65,7 @@ def test_unqualified_and_qualified_resolution(graph):
 
 def test_catalog_qualified_reference_resolves():
     g = graph_of(model("staging.users", "SELECT * FROM lake.app_db.users"))
-    assert g.nodes["staging.users"]["resolved"] == {"app_db.users": "app_db.users"}
+    assert node_of(g, "staging.users").resolved == {"app_db.users": "app_db.users"}
     assert ("app_db", "staging.users") in g.edges
 
 
@@ -123,7 +125,7 @@ def test_ambiguous_table_lists_candidates():
 
 def test_model_named_like_its_source_reads_the_source():
     g = graph_of(model("staging.users", "SELECT * FROM users"))
-    assert g.nodes["staging.users"]["resolved"] == {"users": "app_db.users"}
+    assert node_of(g, "staging.users").resolved == {"users": "app_db.users"}
 
 
 def test_cycle_error_gives_the_path():
@@ -131,11 +133,36 @@ def test_cycle_error_gives_the_path():
         graph_of(model("a.x", "SELECT * FROM b.y"), model("b.y", "SELECT * FROM x"))
 
 
-def test_self_reference_is_a_cycle():
-    with pytest.raises(GraphError, match=r"cycle: a\.x -> a\.x"):
+def test_self_reference_is_refused():
+    with pytest.raises(GraphError, match=r"model a\.x reads itself \('a\.x'\)"):
         graph_of(model("a.x", "SELECT * FROM a.x"))
     with pytest.raises(GraphError, match=r"cycle: a\.x -> a\.x"):
         graph_of(model("a.x", "SELECT * FROM x"))
+
+
+def test_a_model_named_like_the_source_table_it_cleans():
+    """The spec's tree: adapter app_db (tables users, orders) and models/app_db/users.yml, orders.yml."""
+    adapters = {"app_db": ["raw_app_db.users", "raw_app_db.orders"]}
+    models = {
+        "app_db.users": model("app_db.users", "SELECT id, lower(email) AS email FROM users"),
+        "app_db.orders": model("app_db.orders", "SELECT * FROM raw_app_db.orders WHERE amount > 0"),
+        "marts.spend": model("marts.spend", "SELECT u.email, sum(o.amount) FROM app_db.users u JOIN app_db.orders o USING (id) GROUP BY 1"),
+    }
+    g = build_graph(adapters, models)
+    assert node_of(g, "app_db.users").resolved == {"users": "raw_app_db.users"}
+    assert sorted(g.predecessors("marts.spend")) == ["app_db.orders", "app_db.users"]
+    with pytest.raises(GraphError) as info:  # the adapter's table by the model's own name
+        build_graph(adapters, {"app_db.users": model("app_db.users", "SELECT * FROM app_db.users")})
+    assert "reads itself ('app_db.users')" in str(info.value) and "write raw_app_db.users" in str(info.value)
+    assert "cycle" not in str(info.value)
+
+
+def test_an_adapter_table_by_its_layout_1_name_says_where_it_is_now():
+    adapters = {"app_db": ["raw_app_db.users"], "app_logs": ["raw.app_logs"]}
+    with pytest.raises(GraphError) as info:
+        build_graph(adapters, {"m.x": model("m.x", "SELECT * FROM app_db.users, main.app_logs")})
+    assert "'app_db.users'" in str(info.value) and "write raw_app_db.users" in str(info.value)
+    assert "'main.app_logs'" in str(info.value) and "write raw.app_logs" in str(info.value)
 
 
 def test_parse_error_names_model_and_file():

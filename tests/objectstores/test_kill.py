@@ -31,10 +31,10 @@ SECOND = [START + timedelta(hours=h) for h in range(16, 22)]       # new hours f
 LATE = [START - timedelta(hours=2)]                                  # older than everything loaded
 ROWS = 2500
 MODELS = {
-    "models/marts/by_val.yml": "sql: SELECT val, count(*) AS n, sum(id) AS s FROM main.logs GROUP BY ALL\n",
-    "models/marts/totals.yml": "sql: SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(id) AS s FROM main.logs\n",
+    "models/marts/by_val.yml": "sql: SELECT val, count(*) AS n, sum(id) AS s FROM raw.logs GROUP BY ALL\n",
+    "models/marts/totals.yml": "sql: SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(id) AS s FROM raw.logs\n",
 }
-TABLES = ["main.logs", "marts.by_val", "marts.totals"]
+TABLES = ["raw.logs", "marts.by_val", "marts.totals"]
 FRACTIONS = [0.35, 0.7]
 
 
@@ -115,8 +115,8 @@ def snapshot(root: Path, env: dict, monkeypatch) -> dict[str, list]:
 
 def check(got: dict, want: dict) -> None:
     assert got["plan"] == [], f"the next plan is not empty: {got['plan']}"
-    logs = got["main.logs"]
-    assert len(logs) == len(set(logs)), "duplicate rows in main.logs"
+    logs = got["raw.logs"]
+    assert len(logs) == len(set(logs)), "duplicate rows in raw.logs"
     for table in TABLES:
         assert len(got[table]) == len(want[table]), table
         assert got[table] == want[table], table
@@ -137,8 +137,8 @@ def reference(site: Site, tmp_path_factory, monkeypatch) -> tuple[dict, dict, fl
         put(store, SECOND + LATE)
         second_time = timed_run(root, site.env)
         second = snapshot(root, site.env, monkeypatch)
-        assert len(first["main.logs"]) == ROWS * len(FIRST)
-        assert len(second["main.logs"]) == ROWS * (len(FIRST) + len(SECOND) + len(LATE))
+        assert len(first["raw.logs"]) == ROWS * len(FIRST)
+        assert len(second["raw.logs"]) == ROWS * (len(FIRST) + len(SECOND) + len(LATE))
         assert first["plan"] == [] and second["plan"] == []
         _references[site.name] = (first, second, first_time, second_time)
     return _references[site.name]

@@ -45,7 +45,7 @@ def seaweed_project(tmp_path, store):
     config = {"bucket": store.bucket, "region": "us-east-1", "access_key": "$FB_S3_KEY", "secret_key": "$FB_S3_SECRET",
               "endpoint": "$FB_S3_ENDPOINT", "path_style": True}
     return project(tmp_path / "p", KINDS["s3"], store.bucket, config=config,
-                   files={"models/totals.yml": "sql: SELECT count(*) AS n, sum(id) AS s FROM main.logs\n"})
+                   files={"models/totals.yml": "sql: SELECT count(*) AS n, sum(id) AS s FROM raw.logs\n"})
 
 
 def put_hours(store, hours):

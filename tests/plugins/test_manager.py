@@ -23,11 +23,12 @@ class DemoAdapter(AdapterType):
     config_schema = {"type": "object"}
 
     def output_tables(self):
-        return [f"main.{self.name}"]
+        return [f"raw.{self.name}"]  # one table: raw.<adapter name> (featherbox.layout)
 
     def load(self, ctx):
-        ctx.con.execute(f"CREATE OR REPLACE TABLE main.{self.name} AS SELECT 42 AS answer")
-        return LoadResult({f"main.{self.name}": 1})
+        ctx.con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        ctx.con.execute(f"CREATE OR REPLACE TABLE raw.{self.name} AS SELECT 42 AS answer")
+        return LoadResult({f"raw.{self.name}": 1})
 
 
 class DemoStrategy(IncrementalStrategy):

@@ -61,7 +61,7 @@ class Server:
 
     def lake_customers(self, query) -> list[tuple]:
         updated_at = f"strftime({self.customers_lake_ts}, '%Y-%m-%d %H:%M:%S.%f')"
-        rows = query(f"SELECT id, name, balance, {updated_at} AS updated_at FROM src.customers")
+        rows = query(f"SELECT id, name, balance, {updated_at} AS updated_at FROM raw_src.customers")
         return sorted((r["id"], r["name"], Decimal(str(r["balance"])), r["updated_at"]) for r in rows)
 
     def source_customers(self, source: Source) -> list[tuple]:
@@ -168,7 +168,7 @@ class Postgres(Server):
     items_source = ("SELECT id, name, price::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), flag, "
                     "encode(raw, 'hex'), array_to_string(tags, ','), doc::text, md5(big) FROM items")
     items_lake = ("SELECT id, name, price::VARCHAR AS price, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') AS ts, flag, "
-                  "lower(hex(raw)) AS raw, array_to_string(tags, ',') AS tags, doc::VARCHAR AS doc, md5(big) AS big FROM src.items")
+                  "lower(hex(raw)) AS raw, array_to_string(tags, ',') AS tags, doc::VARCHAR AS doc, md5(big) AS big FROM raw_src.items")
     json_column = "doc"  # jsonb comes back re-spaced
     insert_row_21 = ("INSERT INTO items (id, name, price, flag, doc) "
                      "VALUES (21, 'new ''quoted'' \"x\"\nline', 9.99, NULL, '{\"a\": [1, null]}')")
@@ -235,7 +235,7 @@ class MariaDB(Server):
     items_source = ("SELECT id, name, CAST(price AS char), DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s'), lower(hex(raw)), doc, md5(big) "
                     "FROM items")
     items_lake = ("SELECT id, name, price::VARCHAR AS price, strftime(ts, '%Y-%m-%d %H:%M:%S') AS ts, lower(hex(raw)) AS raw, "
-                  "doc, md5(big) AS big FROM src.items")
+                  "doc, md5(big) AS big FROM raw_src.items")
     insert_row_21 = "INSERT INTO items (id, name, price, doc) VALUES (21, 'new ''quoted'' \"x\"\\nline', 9.99, NULL)"
     update_row_2 = "UPDATE items SET name = 'renamed', raw = NULL WHERE id = 2"
     later_change = "UPDATE items SET doc = 'again' WHERE id = 1"

@@ -34,8 +34,6 @@ def fbox(project: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     code = 0
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sys, "argv", argv)
-        mp.setattr(app.state, "project_dir", None)
-        mp.setattr(app.state, "debug", False)
         secrets.clear()
         try:
             with redirect_stdout(out), redirect_stderr(err):

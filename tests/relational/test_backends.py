@@ -15,7 +15,7 @@ def _project(tmp_path: Path, source, database_yaml: str, adapter_type: str, tabl
     return write_project(tmp_path / "p", {
         "project.yml": "database:\n" + database_yaml,
         "adapters/src.yml": f"type: {adapter_type}\nconfig:\n" + source.config_yaml() + tables,
-        "models/summary.yml": "sql: SELECT kind, count(*) AS n, sum(v) AS total FROM src.items GROUP BY kind",
+        "models/summary.yml": "sql: SELECT kind, count(*) AS n, sum(v) AS total FROM raw_src.items GROUP BY kind",
     })
 
 

@@ -35,9 +35,9 @@ incremental:
 
 def assert_same(query, server, source):
     assert server.lake_items(query) == server.source_items(source)
-    lake_pairs = sorted((r["a"], r["b"], r["v"]) for r in query("SELECT a, b, v FROM src.pairs"))
+    lake_pairs = sorted((r["a"], r["b"], r["v"]) for r in query("SELECT a, b, v FROM raw_src.pairs"))
     assert lake_pairs == source.rows("SELECT a, b, v FROM pairs")
-    assert query("SELECT count(*) - count(DISTINCT id) AS d FROM src.items") == [{"d": 0}]
+    assert query("SELECT count(*) - count(DISTINCT id) AS d FROM raw_src.items") == [{"d": 0}]
 
 
 def test_snapshot_then_inserts_updates_deletes_then_adapter_delete(server, source, tmp_path):
@@ -46,7 +46,7 @@ def test_snapshot_then_inserts_updates_deletes_then_adapter_delete(server, sourc
     fbox(project, "run")
     with lake(project) as query:
         assert_same(query, server, source)
-        assert query("SELECT count(*) AS n FROM src.__delta_items") == [{"n": 0}]
+        assert query("SELECT count(*) AS n FROM raw_src.__delta_items") == [{"n": 0}]
     assert plan_actions(project) == []
     assert server.held(source) == server.held_named  # PostgreSQL: that slot (pgoutput) and its publication
     source.sql(
@@ -66,9 +66,9 @@ def test_snapshot_then_inserts_updates_deletes_then_adapter_delete(server, sourc
     fbox(project, "run")
     with lake(project) as query:
         assert_same(query, server, source)
-        big = query("SELECT big IS NOT NULL AND length(big) = 5000 AS ok FROM src.items WHERE id = 3")
+        big = query("SELECT big IS NOT NULL AND length(big) = 5000 AS ok FROM raw_src.items WHERE id = 3")
         assert big == [{"ok": True}]
-        ops = query("SELECT _fbox_op AS op, count(*) AS n FROM src.__delta_items GROUP BY 1 ORDER BY 1")
+        ops = query("SELECT _fbox_op AS op, count(*) AS n FROM raw_src.__delta_items GROUP BY 1 ORDER BY 1")
         assert ops == [{"op": "delete", "n": 4}, {"op": "insert", "n": 2}, {"op": "update", "n": 4}]
     assert plan_actions(project) == []
     # PostgreSQL: the slot is only released up to what the lake committed: next detect/load moves it
@@ -76,7 +76,7 @@ def test_snapshot_then_inserts_updates_deletes_then_adapter_delete(server, sourc
     fbox(project, "run")
     with lake(project) as query:
         assert_same(query, server, source)
-        assert query("SELECT count(DISTINCT _fbox_run_id) AS n FROM src.__delta_items") == [{"n": 2}]
+        assert query("SELECT count(DISTINCT _fbox_run_id) AS n FROM raw_src.__delta_items") == [{"n": 2}]
     fbox(project, "adapter", "delete", "src", "--force")
     assert server.held(source) == []  # PostgreSQL: slot and publication dropped
 
@@ -120,7 +120,7 @@ def test_changes_during_the_initial_snapshot(server, source, tmp_path, monkeypat
     monkeypatch.undo()
     with lake(project) as query:
         assert_same(query, server, source)
-        assert query("SELECT name FROM src.items WHERE id IN (1, 50, 51) ORDER BY id") == [
+        assert query("SELECT name FROM raw_src.items WHERE id IN (1, 50, 51) ORDER BY id") == [
             {"name": "during-upd"}, {"name": "after-copy-upd"}, {"name": "after-copy"}]
     fbox(project, "run")  # nothing replayed twice later either
     with lake(project) as query:
@@ -145,7 +145,7 @@ def test_sigkill_mid_apply_then_rerun(server, source, tmp_path):
     fbox(project, "run")
     with lake(project) as query:
         assert_same(query, server, source)
-        assert query("SELECT count(*) AS n FROM src.items") == [{"n": 1015}]
+        assert query("SELECT count(*) AS n FROM raw_src.items") == [{"n": 1015}]
     fbox(project, "adapter", "delete", "src", "--force")  # MariaDB: nothing held at the server: just works
     assert server.held(source) == []
 

@@ -21,4 +21,4 @@ def test_table_without_key_is_refused(pgl, tmp_path):
     fbox(project, "run")
     pgl.sql("UPDATE nokey SET v = 'b'", "INSERT INTO nokey VALUES (2, 'c')", "DELETE FROM nokey WHERE id = 2")
     fbox(project, "run")
-    assert query(project, "SELECT id, v FROM src.nokey") == [{"id": 1, "v": "b"}]
+    assert query(project, "SELECT id, v FROM raw_src.nokey") == [{"id": 1, "v": "b"}]

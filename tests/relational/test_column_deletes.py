@@ -57,8 +57,8 @@ incremental:
 def lake_rows(project: Path) -> list[tuple]:
     """The lake's (id, name, v), sorted; each read also checks that no key is there twice."""
     with lake(project) as q:
-        assert q("SELECT count(*) - count(DISTINCT id) AS dup FROM src.items") == [{"dup": 0}]
-        return sorted((r["id"], r["name"], r["v"]) for r in q("SELECT id, name, v FROM src.items"))
+        assert q("SELECT count(*) - count(DISTINCT id) AS dup FROM raw_src.items") == [{"dup": 0}]
+        return sorted((r["id"], r["name"], r["v"]) for r in q("SELECT id, name, v FROM raw_src.items"))
 
 
 def source_rows(db, where: str = "") -> list[tuple]:
@@ -176,7 +176,7 @@ def test_sigkill_during_chunked_snapshot_then_reruns(db, tmp_path):
     seed(db, 30)
     project = project_for(db, tmp_path, "  chunk_rows: 5\n  max_chunks_per_run: 2\n")
     killed_run(project, tmp_path)  # the very first run: nothing committed
-    assert query(project, "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'src'") == [{"n": 0}]
+    assert query(project, "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'raw_src'") == [{"n": 0}]
     fbox(project, "run")
     assert len(lake_rows(project)) == 10
     killed_run(project, tmp_path)  # copies rows 11-20, killed before the commit

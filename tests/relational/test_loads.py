@@ -24,17 +24,17 @@ def test_full_load_equals_source(server, source, tmp_path):
     fbox(project, "run")
     with lake(project) as q:
         assert server.lake_customers(q) == server.source_customers(source)
-        orders = q("SELECT id, customer_id, amount, note FROM src.orders ORDER BY id")
+        orders = q("SELECT id, customer_id, amount, note FROM raw_src.orders ORDER BY id")
         assert [(r["id"], r["customer_id"], r["amount"], r["note"]) for r in orders] == source.rows(
             "SELECT id, customer_id, amount, note FROM orders")
-        tables = q("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'src' ORDER BY 1")
+        tables = q("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw_src' ORDER BY 1")
         assert [r["table_name"] for r in tables] == ["customers", "orders"]  # PostgreSQL: schema public only
     assert plan_actions(project) == []  # unchanged source: nothing to do
     source.sql("UPDATE orders SET note = 'changed' WHERE id = 7")  # same row count, different content
     actions = plan_actions(project)
     assert len(actions) == 1 and "orders" in actions[0]["reason"], actions
     fbox(project, "run")
-    assert query(project, "SELECT note FROM src.orders WHERE id = 7") == [{"note": "changed"}]
+    assert query(project, "SELECT note FROM raw_src.orders WHERE id = 7") == [{"note": "changed"}]
 
 
 def test_column_incremental_ties_and_late_commits(server, source, tmp_path):
@@ -68,7 +68,7 @@ incremental:
     fbox(project, "run")
     with lake(project) as q:
         assert server.lake_customers(q) == server.source_customers(source)
-        rich = q("SELECT id, name FROM src.rich ORDER BY id")
+        rich = q("SELECT id, name FROM raw_src.rich ORDER BY id")
         assert [(r["id"], r["name"]) for r in rich] == source.rows("SELECT id, name FROM customers WHERE balance >= 2")
     assert plan_actions(project) == []
     # only a tie on the (new) watermark: detected and merged, not duplicated
@@ -82,7 +82,7 @@ incremental:
     fbox(project, "run")  # a no-op run changes nothing
     with lake(project) as q:
         assert server.lake_customers(q) == server.source_customers(source)
-        assert q("SELECT count(*) AS n, count(DISTINCT id) AS d FROM src.customers") == [{"n": 24, "d": 24}]
+        assert q("SELECT count(*) AS n, count(DISTINCT id) AS d FROM raw_src.customers") == [{"n": 24, "d": 24}]
 
 
 def test_connection_error_names_adapter_and_host_not_password(server, source, tmp_path):

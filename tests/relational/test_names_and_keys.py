@@ -60,11 +60,11 @@ def adapter_yaml(kind, source, rest: str = "") -> str:
 
 
 def lake_tables(q) -> list[str]:
-    return [r["t"] for r in q("SELECT table_name AS t FROM duckdb_tables() WHERE schema_name = 'src' ORDER BY 1")]
+    return [r["t"] for r in q("SELECT table_name AS t FROM duckdb_tables() WHERE schema_name = 'raw_src' ORDER BY 1")]
 
 
 def order_items(q) -> list[tuple]:
-    return sorted((r["id"], r["item name"]) for r in q('SELECT id, "item name" FROM src."order items"'))
+    return sorted((r["id"], r["item name"]) for r in q('SELECT id, "item name" FROM raw_src."order items"'))
 
 
 def source_order_items(kind, source) -> list[tuple]:
@@ -77,8 +77,8 @@ def test_tables_whose_names_need_quoting_are_loaded_and_readable(kind, source, t
     q = kind.ident_quote
     project = write_project(tmp_path / "p", {
         "adapters/src.yml": adapter_yaml(kind, source),  # every table of the source
-        "models/joined.yml": 'sql: SELECT o.id, o."item name", b."from" FROM src."order items" AS o '
-                             'JOIN src."bad.select" AS b ON b."key" = o.id',
+        "models/joined.yml": 'sql: SELECT o.id, o."item name", b."from" FROM raw_src."order items" AS o '
+                             'JOIN raw_src."bad.select" AS b ON b."key" = o.id',
     })
     fbox(project, "run")
     with lake(project) as query:
@@ -121,7 +121,7 @@ incremental:
         "models/places.yml": """
             materialized: merge
             unique_key: key
-            sql: SELECT "key", upper("from") AS place FROM src."bad.select"
+            sql: SELECT "key", upper("from") AS place FROM raw_src."bad.select"
         """,
     })
     fbox(project, "run")
@@ -140,9 +140,9 @@ incremental:
         assert query("SELECT key, place FROM main.places ORDER BY key") == [
             {"key": 1, "place": "HERE"}, {"key": 2, "place": "MOVED"}]
         assert order_items(query) == source_order_items(kind, source)
-        assert sorted((r["key"], r["from"]) for r in query('SELECT "key", "from" FROM src."bad.select"')) == [
+        assert sorted((r["key"], r["from"]) for r in query('SELECT "key", "from" FROM raw_src."bad.select"')) == [
             (1, "here"), (2, "moved")]
-        assert query('SELECT count(*) - count(DISTINCT id) AS dup FROM src."order items"') == [{"dup": 0}]
+        assert query('SELECT count(*) - count(DISTINCT id) AS dup FROM raw_src."order items"') == [{"dup": 0}]
     assert plan_actions(project) == []
 
 
@@ -229,7 +229,7 @@ incremental:
     fbox(project, "run")
     with lake(project) as query:
         assert order_items(query) == source_order_items(server, source)
-        assert sorted(r["key"] for r in query('SELECT "key" FROM src."bad.select"')) == [1, 20]
-        ops = query('SELECT _fbox_op AS op, count(*) AS n FROM src."__delta_order items" GROUP BY 1 ORDER BY 1')
+        assert sorted(r["key"] for r in query('SELECT "key" FROM raw_src."bad.select"')) == [1, 20]
+        ops = query('SELECT _fbox_op AS op, count(*) AS n FROM raw_src."__delta_order items" GROUP BY 1 ORDER BY 1')
         assert ops == [{"op": "delete", "n": 1}, {"op": "insert", "n": 1}, {"op": "update", "n": 1}]
     fbox(project, "adapter", "delete", "src", "--force")

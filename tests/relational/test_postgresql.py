@@ -27,8 +27,8 @@ def test_url_config_and_query_tables(pg, tmp_path):
     })
     pg.sql("INSERT INTO other.hidden VALUES (1), (2)")
     fbox(project, "run")
-    assert query(project, "SELECT count(*) AS n FROM src.hidden") == [{"n": 2}]
-    assert query(project, "SELECT count(*) AS n FROM src.big_orders") == [{"n": 10}]
+    assert query(project, "SELECT count(*) AS n FROM raw_src.hidden") == [{"n": 2}]
+    assert query(project, "SELECT count(*) AS n FROM raw_src.big_orders") == [{"n": 10}]
 
 
 def test_cdc_is_rejected_and_port_from_env_string_is_accepted(pg, tmp_path, monkeypatch):
@@ -37,7 +37,7 @@ def test_cdc_is_rejected_and_port_from_env_string_is_accepted(pg, tmp_path, monk
     base = "type: postgresql\nconfig:\n" + pg.config_yaml().replace(f'"{pg.params["port"]}"', "$FBOX_T_PORT")
     project = write_project(tmp_path / "p", {"adapters/src.yml": base + "\ntables: [orders]\n"})
     fbox(project, "run")
-    assert query(project, "SELECT count(*) AS n FROM src.orders") == [{"n": 50}]
+    assert query(project, "SELECT count(*) AS n FROM raw_src.orders") == [{"n": 50}]
     cdc = write_project(tmp_path / "q", {"adapters/src.yml": base + "\nincremental: {type: cdc, column: id, primary_key: id}\n"})
     result = fbox(cdc, "plan", check=False)
     assert result.returncode != 0 and "incremental" in result.stdout + result.stderr

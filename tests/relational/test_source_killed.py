@@ -53,7 +53,7 @@ def assert_named_and_nothing_committed(result, server, project: Path) -> None:
     assert "Failed to commit" not in out, out
     assert PASSWORD not in out
     with lake(project) as query:
-        assert query("SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'src'") == [{"n": 0}]
+        assert query("SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'raw_src'") == [{"n": 0}]
 
 
 def test_source_killed_after_the_copy_is_named(server, tmp_path, monkeypatch):

@@ -114,7 +114,7 @@ class LoadContext:
     full_refresh: bool
     run_id: str
     log: Any
-    #: the lake's tables and views as of the transaction's start (`featherbox.execute.lake.LakeObjects`)
+    #: the lake's tables and views as of the transaction's start (`featherbox.state.objects.LakeObjects`)
     lake_objects: Any = None
     #: when the run must end (`time.monotonic()` seconds; None: no `deployments.timeout`). DuckDB
     #: statements are interrupted at the deadline, Python code is not: a load that works in Python

@@ -32,12 +32,6 @@ def fbox_project(tmp_path):
 # --- the adapter contract suite ---------------------------------------------------------------
 
 
-def _ci() -> bool:
-    import os
-
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 class AdapterContract:
     """Tests every adapter type must pass. Subclass it in a test module (name the subclass `Test...`)
     and provide the fixtures below; pytest then runs each `test_*` method against your adapter.
@@ -119,7 +113,7 @@ class AdapterContract:
     @staticmethod
     def row_counts(ws, tables: list[str]) -> dict[str, int]:
         """Rows in each lake table (`schema.table`); a missing table is reported by the query's error."""
-        from featherbox.execute.lake import quote_table
+        from featherbox.sql import quote_table
 
         con = ws.open_lake(for_writing=False)
         try:
@@ -129,7 +123,9 @@ class AdapterContract:
 
     def run(self, root: Path, **kwargs):
         """`fbox run` in process: returns (plan, result) and fails the test with every node's error."""
-        plan, result = self.workspace(root).run(**kwargs)
+        from featherbox.workspace import RunOptions
+
+        plan, result = self.workspace(root).run(RunOptions(**kwargs))
         if not result.ok:
             errors = "\n".join(f"  {node}: {o.status}: {o.error}" for node, o in result.outcomes.items() if o.status != "completed")
             pytest.fail(f"the run failed:\n{errors}")

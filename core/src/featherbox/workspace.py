@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,17 @@ class RunLockedError(FeatherBoxError):
 
 #: where `fbox run` keeps the parse results of the project's SQL (graph.sql_refs.SqlParser)
 QUERY_CACHE = Path(".fbox") / "cache" / "queries.json"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `fbox run` was asked to do."""
+
+    selectors: tuple[str, ...] = ()  # NAME, +NAME, NAME+ (featherbox.graph.select); none: every node
+    full_refresh: bool | frozenset[str] = False  # True: every selected node; a set: those nodes
+    threads: int = 4  # nodes running at once
+    wait: float = 0  # seconds to wait for another run's lock
+    command: str = "run"  # as recorded in the run history
 
 
 class Workspace:
@@ -51,7 +63,7 @@ class Workspace:
 
     @cached_property
     def backends(self):
-        from featherbox.execute.lake import Backends
+        from featherbox.backends import Backends
 
         return Backends.of(self.project, self.registry)
 
@@ -77,7 +89,8 @@ class Workspace:
         Without `for_writing` nothing is created: a project that never ran gets an empty stand-in
         lake (`lake_missing` is then True), and the lake is attached READ_ONLY unless `read_only`
         is False (`fbox query`, whose SQL may write)."""
-        from featherbox.execute.lake import LakeObjects, open_lake
+        from featherbox.execute.lake import open_lake
+        from featherbox.state.objects import LakeObjects
         from featherbox.state.versions import ensure_state_tables
 
         self.lake_missing = not for_writing and self.backends.database.catalog_exists() is False
@@ -129,26 +142,66 @@ class Workspace:
 
         return select_nodes(self.graph, selectors) if selectors else None
 
-    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None):
-        """(plan, current versions); `objects`: the lake's `LakeObjects`, read here when not given."""
-        from featherbox.execute.lake import LakeObjects
+    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None, moved=()):
+        """(plan, current versions); `objects`: the lake's `LakeObjects`, read here when not given;
+        `moved`: the layout moves this run made (without them, the moves a run would make are listed)."""
+        from featherbox.state.objects import LakeObjects
         from featherbox.plan.planner import make_plan
         from featherbox.state.versions import current_versions
 
         versions = current_versions(con, objects if objects is not None else LakeObjects.read(con, self.backends.database))
         plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
+        plan.moves = [(m.old, m.new) for m in (moved or self._layout_moves(versions))]
         return plan, versions
 
-    def run(
-        self,
-        selectors: list[str] = (),
-        full_refresh: bool | set[str] = False,
-        threads: int = 4,
-        wait: float = 0,
-        on_plan: Callable = lambda plan: None,
-        on_event: Callable = lambda *args: None,
-        command: str = "run",
-    ):
+    def _layout_moves(self, versions):
+        """Adapter tables the lake still keeps under their layout-1 names (featherbox.state.layout)."""
+        from featherbox.graph.dag import ADAPTER, nodes_of
+        from featherbox.state.layout import pending_moves
+
+        if "graph" in self.__dict__:
+            tables = {node.name: node.tables for node in nodes_of(self.graph) if node.kind == ADAPTER}
+        else:  # `fbox migrate` needs no models: their SQL may still name the old tables
+            tables = {name: adapter.output_tables() for name, adapter in self.backends.adapters.items() if name in versions}
+        return pending_moves(tables, versions)
+
+    def migrate(self, wait: float = 0):
+        """`fbox migrate`, under the run lock: the run history's tables to the current version, the
+        lake's state tables created, adapter tables moved to layout 2; (migrations applied, moves)."""
+        from featherbox.state.objects import LakeObjects
+        from featherbox.state.history import History
+
+        lock = self._take_lock(wait)
+        try:
+            history = History(self.backends.database)
+            try:
+                applied = history.migrate()
+            finally:
+                history.close()
+            con = self.open_lake()
+            try:
+                moves = self.move_legacy_tables(con, LakeObjects.read(con, self.backends.database), f"migrate-{_new_run_id()}")
+            finally:
+                con.close()
+        finally:
+            lock.release()
+        return applied, moves
+
+    def move_legacy_tables(self, con, objects, run_id: str):
+        """Move adapter tables from layout 1 to layout 2 (one transaction); the moves made."""
+        from featherbox.state.layout import apply_moves
+        from featherbox.state.versions import current_versions
+
+        versions = current_versions(con, objects)
+        moves = self._layout_moves(versions)
+        apply_moves(con, objects, versions, moves, run_id)
+        return moves
+
+    def run(self, options: RunOptions | None = None, on_plan: Callable = lambda plan: None, on_event: Callable = lambda *args: None):
+        """`fbox run`: (plan, RunResult). `on_plan(plan)` once planned; `on_event(kind, action, outcome)`
+        as nodes start and finish."""
+        options = options or RunOptions()
+        selectors, full_refresh, command = list(options.selectors), options.full_refresh, options.command
         from featherbox.state.summary import project_digest
 
         run_id = _new_run_id()
@@ -157,7 +210,7 @@ class Workspace:
         shortcut = digest is not None and not full_refresh
         if not shortcut:
             self.graph  # config and graph errors surface before taking the lock
-        lock = self._take_lock(wait)
+        lock = self._take_lock(options.wait)
         try:
             if shortcut:
                 done = self._nothing_changed(digest, run_id, command)
@@ -165,7 +218,7 @@ class Workspace:
                     on_plan(done[0])
                     return done
                 self.graph
-            return self._run(selectors, full_refresh, threads, on_plan, on_event, command, run_id, digest)
+            return self._run(options, on_plan, on_event, run_id, digest)
         finally:
             lock.release()
             if "graph" in self.__dict__:
@@ -197,16 +250,18 @@ class Workspace:
             summary = history.read_summary()
             if summary is None or summary[0] != digest or not still_valid(summary[1]):
                 return None
-            history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
+            history.start_run(run_id, command, socket.gethostname(), os.getpid())
             history.log(run_id, "info", f"nothing to do: config and sources unchanged since run {summary[2]}")
-            history.finish_deployment(run_id, "completed", {})
+            history.finish_run(run_id, "completed", {})
         finally:
             history.close()
         return Plan([], {}), RunResult(run_id)
 
-    def _run(self, selectors, full_refresh, threads, on_plan, on_event, command, run_id, digest):
-        from featherbox.execute.lake import LakeObjects, open_lake
-        from featherbox.execute.runner import Runner
+    def _run(self, options: RunOptions, on_plan, on_event, run_id: str, digest: str | None):
+        selectors, full_refresh, command = list(options.selectors), options.full_refresh, options.command
+        from featherbox.execute.lake import open_lake
+        from featherbox.state.objects import LakeObjects
+        from featherbox.execute.runner import Runner, RunLake
         from featherbox.state.summary import valid_until
         from featherbox.state.versions import current_versions, ensure_state_tables
 
@@ -216,9 +271,12 @@ class Workspace:
         history = self.history(con)
         try:
             history.clear_summary()
-            plan, versions = self.plan(con, selectors, full_refresh, objects)
+            moved = self.move_legacy_tables(con, objects, run_id)
+            plan, versions = self.plan(con, selectors, full_refresh, objects, moved)
             on_plan(plan)
-            history.start_deployment(run_id, command, socket.gethostname(), os.getpid())
+            history.start_run(run_id, command, socket.gethostname(), os.getpid())
+            for move in moved:
+                history.log(run_id, "info", f"moved {move.old} to {move.new} (adapter tables have their own namespace)", move.adapter)
             history.defer()  # the rest is written in one transaction, after the run
             try:
                 self._record_plan(history, run_id, plan)
@@ -228,18 +286,15 @@ class Workspace:
                     self._record_event(history, run_id, kind, action, outcome)
                     on_event(kind, action, outcome)
 
-                serial = not self.backends.database.parallel_transactions
-                runner = Runner(
-                    self.project, self.graph, self.backends.adapters, con, run_id, threads, timeout, event,
-                    versions, serial, objects,
-                )
+                lake = RunLake(con, objects, versions, serial=not self.backends.database.parallel_transactions)
+                runner = Runner(self.graph, self.backends.adapters, lake, run_id, options.threads, timeout, event)
                 result = runner.run(plan)
                 for kind in sorted({a.pipeline for a in plan.actions}):
                     ok = all(result.outcomes[a.node].status == "completed" for a in plan.actions if a.pipeline == kind)
                     history.set_pipeline_status(f"{run_id}-{kind}", "completed" if ok else "failed")
                 counts = result.counts()
                 status = "completed" if result.ok else "timed_out" if counts.get("timed_out") else "failed"
-                history.finish_deployment(run_id, status, counts)
+                history.finish_run(run_id, status, counts)
                 if digest is not None and result.ok and len(result.outcomes) == len(plan.actions):
                     due = valid_until(self.project, current_versions(con, objects)) if self._has_max_age() else None
                     history.write_summary(digest, due, run_id)
@@ -258,20 +313,21 @@ class Workspace:
     def _record_plan(self, history, run_id: str, plan) -> None:
         import json
 
-        from featherbox.graph.dag import ADAPTER
+        from featherbox.graph.dag import ADAPTER, nodes_of
         from featherbox.plan.fingerprints import adapter_fingerprint
 
         for kind in sorted({a.pipeline for a in plan.actions}):
             history.add_pipeline(f"{run_id}-{kind}", run_id, kind)
         for action in plan.actions:
-            history.add_action(run_id, f"{run_id}-{action.pipeline}", action.node, action.action, action.reason, None)
+            history.add_action(run_id, f"{run_id}-{action.pipeline}", action.node, action.action, action.reason)
         nodes = {}
-        for node, attrs in self.graph.nodes(data=True):
-            if attrs["kind"] == ADAPTER:
+        for data in nodes_of(self.graph):
+            node = data.name
+            if data.kind == ADAPTER:
                 adapter = self.backends.adapters[node]
                 nodes[node] = ("adapter", json.dumps(_redacted(adapter.spec.raw), sort_keys=True), adapter_fingerprint(adapter))
             else:
-                nodes[node] = ("model", json.dumps(_redacted(attrs["spec"].raw), sort_keys=True), plan.fingerprints[node])
+                nodes[node] = ("model", json.dumps(_redacted(data.spec.raw), sort_keys=True), plan.fingerprints[node])
         history.sync_nodes(nodes, list(self.graph.edges))
 
     def _record_event(self, history, run_id, kind, action, outcome) -> None:
@@ -296,7 +352,7 @@ class Workspace:
 
     def dropped(self):
         """The nodes whose newest version is a drop, with whether they can still be restored."""
-        from featherbox.execute.lake import LakeObjects
+        from featherbox.state.objects import LakeObjects
         from featherbox.state.restore import dropped_nodes
 
         con = self.open_lake(for_writing=False)
@@ -309,7 +365,8 @@ class Workspace:
         """`fbox restore NAME`: the dropped node's tables back from the lake's snapshot before the drop,
         and its last version recorded again (featherbox.state.restore), under the run lock; recorded in
         the run history as a run of its own. Returns `state.restore.Restored`."""
-        from featherbox.execute.lake import LakeObjects, open_lake
+        from featherbox.execute.lake import open_lake
+        from featherbox.state.objects import LakeObjects
         from featherbox.state.restore import find_dropped, restore
 
         run_id = _new_run_id()
@@ -321,7 +378,7 @@ class Workspace:
 
             def before_write():  # the no-op shortcut's digest goes before the lake changes, as in a run
                 history.clear_summary()
-                history.start_deployment(run_id, f"restore {found.node}", socket.gethostname(), os.getpid())
+                history.start_run(run_id, f"restore {found.node}", socket.gethostname(), os.getpid())
                 started.append(run_id)
 
             try:
@@ -334,12 +391,12 @@ class Workspace:
                     f"restored {done.node} from snapshot {done.snapshot} (before run {done.dropped_in} dropped it): {tables}",
                     done.node,
                 )
-                history.finish_deployment(run_id, "completed", {"restored": 1})
+                history.finish_run(run_id, "completed", {"restored": 1})
                 return done
             except Exception as exc:
                 if started:
                     history.log(run_id, "error", f"restore {found.node} failed: {exc}", found.node)
-                    history.finish_deployment(run_id, "failed", {"failed": 1})
+                    history.finish_run(run_id, "failed", {"failed": 1})
                 raise
             finally:
                 history.close()

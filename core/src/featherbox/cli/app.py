@@ -10,16 +10,9 @@ from typing import Optional
 import typer
 
 from featherbox import __version__
+from featherbox.cli.context import AppContext
 
 DEBUG_ENV = "FBOX_DEBUG"
-
-
-class State:
-    project_dir: Optional[Path] = None
-    debug: bool = False
-
-
-state = State()
 
 
 def _version(value: bool) -> None:
@@ -28,9 +21,11 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def create_app(pm=None) -> typer.Typer:
+def create_app(pm=None, context: AppContext | None = None) -> typer.Typer:
+    """The `fbox` application over the plugins of `pm` (default: the installed ones), with `context`
+    (built here when not given) handed to every command."""
     from featherbox.cli import (
-        graph_cmd, plugin_cmd, plugins_cmd, project_cmds, query_cmds, restore_cmd, run_cmds, schema_cmd,
+        graph_cmd, plugin_new_cmd, plugins_cmd, project_cmds, query_cmds, restore_cmd, run_cmds, schema_cmd,
     )
 
     app = typer.Typer(
@@ -43,8 +38,13 @@ def create_app(pm=None) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
+    if context is None:
+        context = AppContext.default() if pm is None else AppContext(pm)
+    pm = context.pm
+
     @app.callback()
     def root(
+        ctx: typer.Context,
         project: Optional[Path] = typer.Option(
             None, "--project", "-C", help="Project directory (default: the nearest one with project.yml).",
             envvar="FBOX_PROJECT",
@@ -52,15 +52,12 @@ def create_app(pm=None) -> typer.Typer:
         debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors.", envvar=DEBUG_ENV),
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
     ) -> None:
-        state.project_dir = project
-        state.debug = debug
+        context.project_dir = project
+        context.debug = debug
+        ctx.obj = context
 
-    for module in (project_cmds, run_cmds, restore_cmd, query_cmds, graph_cmd, plugins_cmd, plugin_cmd, schema_cmd):
+    for module in (project_cmds, run_cmds, restore_cmd, query_cmds, graph_cmd, plugins_cmd, plugin_new_cmd, schema_cmd):
         module.register(app)
-    if pm is None:
-        from featherbox.plugins import default_manager
-
-        pm, _ = default_manager()
     for impl in pm.hook.fbox_register_commands.get_hookimpls():
         try:
             impl.function(app=app)
@@ -72,34 +69,30 @@ def create_app(pm=None) -> typer.Typer:
 def main() -> None:
     from featherbox.errors import FeatherBoxError
 
+    context = None
     try:
-        create_app()(prog_name="fbox")  # standalone: usage errors print and exit
+        context = AppContext.default()
+        create_app(context=context)(prog_name="fbox")  # standalone: usage errors print and exit
     except FeatherBoxError as exc:
-        _report(exc)
+        _report(exc, context)
         sys.exit(1)
     except (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
         from featherbox.errors import os_error_message
 
-        _report(exc, text=os_error_message(exc))  # what and where, not "unexpected"
+        _report(exc, context, text=os_error_message(exc))  # what and where, not "unexpected"
         sys.exit(1)
     except Exception as exc:
-        _report(exc, unexpected=True)
+        _report(exc, context, unexpected=True)
         sys.exit(1)
 
 
-def _report(exc: BaseException, unexpected: bool = False, text: str | None = None) -> None:
+def _report(exc: BaseException, context: AppContext | None, unexpected: bool = False, text: str | None = None) -> None:
     from featherbox.secrets import redact
 
-    if state.debug or os.environ.get(DEBUG_ENV):
+    if (context is not None and context.debug) or os.environ.get(DEBUG_ENV):
         import traceback
 
         typer.echo(redact("".join(traceback.format_exception(exc))), err=True)
     if text is None:
         text = str(exc) if not unexpected else f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
     typer.echo(redact(f"Error: {text}"), err=True)
-
-
-def workspace():
-    from featherbox.workspace import Workspace
-
-    return Workspace(state.project_dir)

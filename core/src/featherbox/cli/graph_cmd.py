@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def graph(
+    ctx: typer.Context,
     fmt: Optional[str] = typer.Option(
         None, "--format", "-f",
         help="mermaid, dot or html (default: from the --output suffix, else mermaid).",
@@ -32,7 +33,6 @@ def graph(
     ),
 ) -> None:
     """Draw the lineage of adapters and models (Mermaid for READMEs, Graphviz dot, or an HTML page)."""
-    from featherbox.cli.app import workspace
     from featherbox.errors import FeatherBoxError
     from featherbox.graph.render import to_dot, to_html, to_mermaid, view
 
@@ -43,7 +43,7 @@ def graph(
         raise FeatherBoxError(f"--format must be mermaid, dot or html, not {fmt!r}")
     if output is not None and output.is_dir():
         raise FeatherBoxError(f"--output {output} is a directory; name a file")
-    ws = workspace()
+    ws = ctx.obj.workspace()
     nodes, edges = view(ws.graph, ws.selection(list(select or [])))
     if with_status if with_status is not None else fmt == "html":
         read_status(ws, nodes)
@@ -73,6 +73,7 @@ def read_status(ws, nodes) -> None:
     """Fill in each node's last status, rows, age against max_age and pending reason, as `fbox status` reads them."""
     from featherbox import clock
     from featherbox.config.durations import format_duration
+    from featherbox.graph.dag import node_of
 
     plan, versions, last = ws.node_report()
     pending = plan.by_node()
@@ -86,7 +87,7 @@ def read_status(ws, nodes) -> None:
             n.rows = version.total_rows
             age = now - version.built_at
             n.age = format_duration(age)
-        spec = ws.graph.nodes[n.id].get("spec")
+        spec = getattr(node_of(ws.graph, n.id), "spec", None)
         if spec is not None and spec.max_age:
             n.max_age = format_duration(spec.max_age)
             n.stale = built and now - version.built_at > spec.max_age

@@ -11,12 +11,11 @@ def register(app: typer.Typer) -> None:
     app.command("plugins")(plugins)
 
 
-def plugins(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def plugins(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List installed plugins, their versions and the types they provide."""
     from featherbox import __version__
-    from featherbox.registry import default_registry
 
-    registry = default_registry()
+    registry = ctx.obj.registry
     report = registry.report
     names = sorted({plugin for plugin in registry.provided_by.values()} | set(report.loaded))
     entries = []

@@ -13,20 +13,14 @@ from typing import Optional
 import typer
 
 
-def _state():
-    from featherbox.cli.app import state
-
-    return state
+def _base_dir(ctx: typer.Context) -> Path:
+    return ctx.obj.base_dir()
 
 
-def _base_dir() -> Path:
-    return Path(_state().project_dir or Path.cwd()).expanduser().resolve()
-
-
-def _root() -> Path:
+def _root(ctx: typer.Context) -> Path:
     from featherbox.scaffold import project_root
 
-    return project_root(_state().project_dir)
+    return project_root(ctx.obj.project_dir)
 
 
 def _shown(path: Path, base: Path | None = None) -> str:
@@ -42,6 +36,7 @@ def _shown(path: Path, base: Path | None = None) -> str:
 # --- init -----------------------------------------------------------------------------------
 
 def init(
+    ctx: typer.Context,
     directory: Path = typer.Argument(Path("."), help="Where to create the project (default: the current directory)."),
     example: bool = typer.Option(
         False, "--example",
@@ -55,14 +50,13 @@ def init(
     """Create a new project: project.yml, adapters/, models/ and a .gitignore."""
     from featherbox.scaffold import init_project
 
-    target = directory if directory.is_absolute() else _base_dir() / directory
+    target = directory if directory.is_absolute() else _base_dir(ctx) / directory
     result = init_project(target, example=example, force=force)
     root = result.root
     from featherbox.config.editor_schemas import write_schemas
-    from featherbox.registry import default_registry
     from featherbox.scaffold.templates import SCHEMA_DIR
 
-    write_schemas(root / SCHEMA_DIR, default_registry())
+    write_schemas(root / SCHEMA_DIR, ctx.obj.registry)
     where = _shown(root)
     typer.echo(f"Created a FeatherBox project in {where if where != '.' else root}")
     for path in result.written:
@@ -80,13 +74,14 @@ def init(
         typer.echo("  fbox query \"SELECT * FROM datastore.sales_by_country\"")
     else:
         typer.echo(f"  {prefix}fbox adapter new logs --type localfile --path 'logs/*.csv'   # a source")
-        typer.echo("  fbox model new staging/logs --sql 'SELECT * FROM main.logs'      # a SQL model over it")
+        typer.echo("  fbox model new staging/logs --sql 'SELECT * FROM raw.logs'       # a SQL model over it")
         typer.echo("  fbox run                                                          # load and build what changed")
 
 
 # --- adapters -------------------------------------------------------------------------------
 
 def adapter_new(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="Adapter name: the file adapters/NAME.yml (letters, digits, _)."),
     type_name: str = typer.Option(
         ..., "--type", "-t",
@@ -115,11 +110,11 @@ def adapter_new(
     """Create adapters/NAME.yml from a commented template for the type."""
     from featherbox.scaffold import new_adapter
 
-    root = _root()
+    root = _root(ctx)
     table_list = tables.split(",") if tables is not None else None
     result = new_adapter(
         root, name, type_name, path=path, fmt=fmt, base_path=base_path, db_path=db_path,
-        tables=table_list, description=description, force=force,
+        tables=table_list, description=description, force=force, registry=ctx.obj.registry,
     )
     typer.echo(f"Created {_shown(result.file)} (type {result.type})")
     if result.tables:
@@ -130,14 +125,14 @@ def adapter_new(
 
 
 def adapter_delete(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="Adapter name (the file adapters/NAME.yml)."),
     force: bool = typer.Option(False, "--force", "-f", help="Delete even if models read the adapter's tables."),
 ) -> None:
     """Delete adapters/NAME.yml; the next `fbox run` drops its tables."""
-    from featherbox.cli.app import workspace
     from featherbox.scaffold import delete_adapter
 
-    result = delete_adapter(workspace(), name, force=force)
+    result = delete_adapter(ctx.obj.workspace(), name, force=force)
     tables = f" ({', '.join(result.tables)})" if result.tables else ""
     _report_deleted(result, f"The next `fbox run` drops its tables{tables}.")
 
@@ -154,6 +149,7 @@ def _report_deleted(result, then: str) -> None:
 # --- models ---------------------------------------------------------------------------------
 
 def model_new(
+    ctx: typer.Context,
     name: str = typer.Argument(
         ...,
         help="folder/name, schema.name or name: models/folder/name.yml becomes table folder.name.",
@@ -166,7 +162,7 @@ def model_new(
     """Create models/[FOLDER/]NAME.yml from a commented template."""
     from featherbox.scaffold import new_model
 
-    result = new_model(_root(), name, sql=sql, max_age=max_age, description=description, force=force)
+    result = new_model(_root(ctx), name, sql=sql, max_age=max_age, description=description, force=force)
     typer.echo(f"Created {_shown(result.file)} (table {result.qualified})")
     if sql is None:
         typer.echo("Replace its placeholder SELECT with your query, then `fbox run` builds it.")
@@ -175,14 +171,14 @@ def model_new(
 
 
 def model_delete(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="schema.name, folder/name, or a model name only one model has."),
     force: bool = typer.Option(False, "--force", "-f", help="Delete even if other models read it."),
 ) -> None:
     """Delete a model's file; the next `fbox run` drops its table."""
-    from featherbox.cli.app import workspace
     from featherbox.scaffold import delete_model
 
-    result = delete_model(workspace(), name, force=force)
+    result = delete_model(ctx.obj.workspace(), name, force=force)
     _report_deleted(result, f"The next `fbox run` drops table {result.node}.")
 
 

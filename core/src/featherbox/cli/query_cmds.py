@@ -17,6 +17,7 @@ _QUERIES = ("SELECT", "EXPLAIN", "PRAGMA", "CALL", "EXECUTE", "RELATION")
 
 
 def query(
+    ctx: typer.Context,
     sql: str = typer.Argument(..., help="The SQL to run; tables are `schema.table` as in models. Several statements run in order."),
     fmt: str = typer.Option("table", "--format", "-f", help="table (each statement's result), csv or json (one result)."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
@@ -25,14 +26,13 @@ def query(
     """Run SQL against the project's DuckLake and print the result."""
     import duckdb
 
-    from featherbox.cli.app import workspace
     from featherbox.errors import FeatherBoxError
     from featherbox.execute.lake import NO_LAKE_DATA_PATH
 
     fmt = "json" if as_json else fmt
     if fmt not in ("table", "csv", "json"):
         raise FeatherBoxError(f"--format must be table, csv or json, not {fmt!r}")
-    ws = workspace()
+    ws = ctx.obj.workspace()
     con = ws.open_lake(for_writing=False, read_only=False)  # the SQL may write; a project that never ran gets no catalog
     no_lake = " (this project has no lake yet: `fbox run` creates it)" if ws.lake_missing else ""
     results = []
@@ -65,7 +65,7 @@ def query(
                     raise FeatherBoxError(
                         f"query failed{where}: this project has no lake yet, so nothing can be written into it; `fbox run` creates it"
                     ) from None
-                raise FeatherBoxError(f"query failed{where}: {exc}{no_lake}") from exc
+                raise FeatherBoxError(f"query failed{where}: {exc}{no_lake}{_moved_hint(con, str(exc))}") from exc
             headers = [d[0] for d in cursor.description] if cursor.description else []
             results.append((statement, headers, cursor.fetchall() if headers else []))
         if ws.lake_missing and con.execute(
@@ -105,3 +105,29 @@ def _print_table(statement, headers: list[str], rows: list, limit: int) -> None:
     table(headers, [list(r) for r in shown], redact=False)
     if len(shown) < len(rows):
         echo(f"({len(rows)} rows, {len(shown)} shown; --limit 0 for all)")
+
+
+def _moved_hint(con, error: str) -> str:
+    """For a table missing under an adapter's old name (`app_db.users`, `main.app_logs`): where
+    adapters' tables are now (featherbox.layout)."""
+    import re
+
+    import duckdb
+
+    from featherbox.sql import quote_table
+    from featherbox.layout import adapter_schema, adapter_table
+
+    found = re.search(r'Table with name "?([A-Za-z_][\w]*)\.([^"\s]+?)"? does not exist', error)
+    if found is None:
+        found = re.search(r'Table with name "?([^"\s.]+)"? does not exist', error)
+        schema, table = ("main", found.group(1)) if found else (None, None)
+    else:
+        schema, table = found.groups()
+    if schema is None:
+        return ""
+    moved = adapter_table(table) if schema.lower() == "main" else f"{adapter_schema(schema)}.{table}"
+    try:
+        con.execute(f"SELECT 1 FROM lake.{quote_table(moved)} LIMIT 0")
+    except duckdb.Error:
+        return ""
+    return f"\n(adapters' tables are in their own schemas: the adapter's table is {moved})"

@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
 
 
 def restore(
+    ctx: typer.Context,
     name: Optional[str] = typer.Argument(
         None, help="The dropped node: an adapter name or a model's schema.name. Without it, list the dropped nodes.",
         show_default=False, metavar="NODE",
@@ -22,9 +23,8 @@ def restore(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Bring back a node a run dropped (its file was deleted), from the lake's snapshot before the drop."""
-    from featherbox.cli.app import workspace
 
-    ws = workspace()
+    ws = ctx.obj.workspace()
     if name is None:
         _list(ws, as_json)
         return

@@ -37,6 +37,16 @@ def drop_lines(plan) -> list[str]:
     return lines
 
 
+def move_lines(plan, done: bool) -> list[str]:
+    """The adapter tables moved into their own namespace (featherbox.layout) by this run, or by the next."""
+    if not plan.moves:
+        return []
+    verb = "Moved" if done else "The next run moves"
+    lines = [f"{verb} {_count(len(plan.moves), 'adapter table')} into the adapters' own schemas (data copied, nothing reloaded):"]
+    lines += [f"  {old} -> {new}" for old, new in plan.moves]
+    return lines
+
+
 def row_change(action, outcome, previous) -> dict:
     """`rows_before` (the node's rows when planned; None when it was new) and `rows_change` (rows after
     minus before; None unless the action completed and there was a before)."""
@@ -72,16 +82,17 @@ class RunProgress:
         self.total = len(plan.actions)
         self.previous = plan.previous
         if self.ws is not None and not plan.empty:
-            from featherbox.execute.materialize import is_incremental
-            from featherbox.graph.dag import MODEL
+            from featherbox.graph.dag import MODEL, node_of
 
             graph = self.ws.graph
             self.incremental = {
                 a.node for a in plan.actions
-                if a.kind == MODEL and a.node in graph and is_incremental(graph.nodes[a.node]["spec"])
+                if a.kind == MODEL and a.node in graph and node_of(graph, a.node).spec.incremental
             }
         if self.quiet:
             return
+        for line in move_lines(plan, done=True):
+            echo(line)
         if plan.empty:
             echo("Nothing to do: every node is up to date.")
             return
@@ -144,6 +155,7 @@ NODES_HELP = "Nodes to include, as with --select: `fbox run --full-refresh NAME`
 
 
 def run(
+    ctx: typer.Context,
     nodes: Optional[List[str]] = typer.Argument(None, help=NODES_HELP, show_default=False, metavar="NODE"),
     select: Optional[List[str]] = typer.Option(None, "--select", "-s", help="NAME, +NAME (with upstream), NAME+ (with downstream); repeatable."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild every selected node from scratch."),
@@ -152,15 +164,13 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Plan what changed and do only that work."""
-    from featherbox.cli.app import workspace
-    from featherbox.workspace import Workspace
+    from featherbox.workspace import RunOptions, Workspace
 
-    ws: Workspace = workspace()
-    forced = True if full_refresh else False
-
+    ws: Workspace = ctx.obj.workspace()
+    options = RunOptions(selectors=(*(nodes or []), *(select or [])), full_refresh=full_refresh, threads=threads, wait=wait)
     progress = RunProgress(live=is_tty() and not as_json, quiet=as_json, ws=ws)
     try:
-        plan_, result = ws.run([*(nodes or []), *(select or [])], forced, threads, wait, progress.on_plan, progress.on_event, command="run")
+        plan_, result = ws.run(options, progress.on_plan, progress.on_event)
     finally:
         progress.stop()
     if as_json:
@@ -181,23 +191,25 @@ def run(
 
 
 def plan(
+    ctx: typer.Context,
     nodes: Optional[List[str]] = typer.Argument(None, help=NODES_HELP.replace("fbox run", "fbox plan").replace("rebuilds", "plans rebuilding"), show_default=False, metavar="NODE"),
     select: Optional[List[str]] = typer.Option(None, "--select", "-s", help="Limit to these nodes (same syntax as run)."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Plan a full rebuild of every selected node."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Show what `fbox run` would do and why; changes nothing."""
-    from featherbox.cli.app import workspace
 
-    ws = workspace()
+    ws = ctx.obj.workspace()
     con = ws.open_lake(for_writing=False)
     try:
         p, _ = ws.plan(con, [*(nodes or []), *(select or [])], full_refresh)
     finally:
         con.close()
     if as_json:
-        emit_json({"actions": [a.as_dict() for a in p.actions]})
+        emit_json({"actions": [a.as_dict() for a in p.actions], "moves": [{"from": old, "to": new} for old, new in p.moves]})
         return
+    for line in move_lines(p, done=False):
+        echo(line)
     if p.empty:
         echo("Nothing to do: every node is up to date.")
         return
@@ -208,25 +220,25 @@ def plan(
         table(["action", "node", "pipeline", "reason"], [[a.action, a.node, a.pipeline, a.reason] for a in rest])
 
 
-def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Every node: last build, rows, age against max_age, and what is pending."""
     from featherbox import clock
-    from featherbox.cli.app import workspace
     from featherbox.config.durations import format_duration
+    from featherbox.graph.dag import MODEL, node_of
 
-    ws = workspace()
+    ws = ctx.obj.workspace()
     p, versions, last = ws.node_report()
     pending = p.by_node()
     now = clock.now()
     rows = []
     for node in sorted(set(ws.graph.nodes) | set(versions)):
         version = versions.get(node)
-        attrs = ws.graph.nodes[node] if node in ws.graph else {}
-        max_age = attrs.get("spec").max_age if attrs.get("kind") == "model" else None
+        data = node_of(ws.graph, node) if node in ws.graph else None
+        max_age = data.spec.max_age if data is not None and data.kind == MODEL else None
         age = now - version.built_at if version and version.built_at else None
         rows.append({
             "node": node,
-            "kind": attrs.get("kind") or (version.kind if version else ""),
+            "kind": data.kind if data is not None else (version.kind if version else ""),
             "built_at": version.built_at.isoformat(timespec="seconds") if version and version.built_at else None,
             "rows": version.total_rows if version else None,
             "age": format_duration(age) if age else None,
@@ -243,13 +255,12 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
     )
 
 
-def logs(run_id: Optional[str] = typer.Argument(None, help="A run id (default: the latest run)."),
+def logs(ctx: typer.Context, run_id: Optional[str] = typer.Argument(None, help="A run id (default: the latest run)."),
          as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Show the log of a run."""
-    from featherbox.cli.app import workspace
     from featherbox.errors import FeatherBoxError
 
-    history = workspace().history()
+    history = ctx.obj.workspace().history()
     try:
         if run_id is None:
             latest = history.execute("SELECT id FROM fbox_deployments ORDER BY started_at DESC LIMIT 1")
@@ -275,22 +286,16 @@ def logs(run_id: Optional[str] = typer.Argument(None, help="A run id (default: t
         echo(f"{at} {level.upper():5} {message}")
 
 
-def migrate() -> None:
-    """Bring FeatherBox's state tables to the current schema version."""
-    from featherbox.cli.app import workspace
+def migrate(ctx: typer.Context) -> None:
+    """Bring FeatherBox's state tables to the current schema version, and adapter tables to their own schemas."""
     from featherbox.state.history import SCHEMA_VERSION
 
-    from featherbox.state.history import History
-
-    ws = workspace()
-    history = History(ws.backends.database)
-    try:
-        applied = history.migrate()
-    finally:
-        history.close()
-    con = ws.open_lake()
-    con.close()
+    applied, moves = ctx.obj.workspace().migrate()
     if applied:
         echo(f"Migrated the state schema to version {SCHEMA_VERSION} (applied {', '.join(map(str, applied))}).")
     else:
         echo(f"The state schema is up to date (version {SCHEMA_VERSION}).")
+    if moves:
+        echo(f"Moved {_count(len(moves), 'adapter table')} into the adapters' own schemas (data copied, nothing reloaded):")
+        for move in moves:
+            echo(f"  {move.old} -> {move.new}")

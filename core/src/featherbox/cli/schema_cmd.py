@@ -15,19 +15,18 @@ def register(app: typer.Typer) -> None:
 
 
 def schema(
+    ctx: typer.Context,
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Directory to write to (default: the project's .fbox/schemas)."
     ),
 ) -> None:
     """Write project.json, adapter.json and model.json so editors complete and check the YAML files."""
-    from featherbox.cli.app import state
     from featherbox.config.editor_schemas import write_schemas
     from featherbox.config.loader import find_project_root
-    from featherbox.registry import default_registry
     from featherbox.scaffold.templates import SCHEMA_DIR
 
     if output is None:
-        output = find_project_root(Path(state.project_dir or Path.cwd()).resolve()) / SCHEMA_DIR
-    for path in write_schemas(output, default_registry()):
+        output = find_project_root(ctx.obj.base_dir()) / SCHEMA_DIR
+    for path in write_schemas(output, ctx.obj.registry):
         echo(f"wrote {path}")
     echo("YAML files written by fbox start with a `# yaml-language-server: $schema=...` line that uses them.")

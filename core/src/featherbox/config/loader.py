@@ -14,6 +14,7 @@ from featherbox import secrets
 from featherbox.config.durations import parse_duration
 from featherbox.config.interpolate import Environment, interpolate, project_environment
 from featherbox.config.project import MAIN_SCHEMA, AdapterSpec, ModelSpec, Project
+from featherbox.layout import is_adapter_schema
 from featherbox.config.schemas import ADAPTER_SCHEMA, MODEL_SCHEMA, PROJECT_SCHEMA, field_path, validate
 from featherbox.errors import ConfigError, ConfigIssue, FeatherBoxError
 from featherbox.registry import KNOWN_DISTRIBUTIONS, Registry, UnknownTypeError, first_party
@@ -315,9 +316,6 @@ class _ProjectLoader:
         for file in files:
             name = file.stem
             named = self.name_ok(file, name, "adapter name", "name", "file")
-            if named and name.lower() == MAIN_SCHEMA:
-                self.issues.append(ConfigIssue(file, "name", f"an adapter cannot be named '{name}': its tables would go into the models' schema {MAIN_SCHEMA}; rename the file"))
-                named = False
             if named and name.lower() in seen:
                 other = self.relative(seen[name.lower()])
                 self.issues.append(ConfigIssue(file, "name", f"adapter '{name}' is defined twice: {other} and {self.relative(file)}; keep one"))
@@ -387,6 +385,11 @@ class _ProjectLoader:
             schema = "_".join(folders) or MAIN_SCHEMA
             if named and folders:
                 named = self.name_ok(file, schema, "schema name", "schema", "folder")
+            if named and is_adapter_schema(schema):
+                self.issues.append(ConfigIssue(file, "schema", (
+                    f"models cannot go into schema '{schema}': the schemas raw and raw_* hold the adapters' tables; "
+                    "rename the folder")))
+                named = False
             named = self.name_ok(file, file.stem, "model name", "name", "file") and named
             qualified = f"{schema}.{file.stem}"
             if named and qualified.lower() in seen:

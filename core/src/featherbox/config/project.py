@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 MAIN_SCHEMA = "main"
+#: a model's `materialized`: how its table is written (docs/project.md)
+TABLE, VIEW, APPEND, MERGE, DELETE_INSERT = "table", "view", "append", "merge", "delete+insert"
+INCREMENTAL = (APPEND, MERGE, DELETE_INSERT)
 
 
 @dataclass(frozen=True)
 class AdapterSpec:
-    """One `adapters/<name>.yml`. Adapters write into the lake schema named after the adapter."""
+    """One `adapters/<name>.yml`. Adapters write into their own schemas (featherbox.layout)."""
 
     name: str
     type: str
@@ -40,6 +43,16 @@ class ModelSpec:
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"
 
+    @property
+    def materialized(self) -> str:
+        """`table`, `view`, `append`, `merge` or `delete+insert`."""
+        return self.raw.get("materialized") or TABLE
+
+    @property
+    def incremental(self) -> bool:
+        """Whether a build may change the table in place instead of rewriting it."""
+        return self.materialized in INCREMENTAL
+
 
 @dataclass(frozen=True)
 class Project:
@@ -50,7 +63,3 @@ class Project:
     adapters: dict[str, AdapterSpec]  # by adapter name
     models: dict[str, ModelSpec]  # by qualified name "schema.name"
     secrets: frozenset[str] = frozenset()  # the values of secret fields (featherbox.secrets)
-
-    @property
-    def state_dir(self) -> Path:
-        return self.root / ".fbox"

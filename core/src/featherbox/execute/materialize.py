@@ -30,13 +30,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from featherbox.config.project import ModelSpec
+from featherbox.config.project import APPEND, DELETE_INSERT, MERGE, TABLE, VIEW, ModelSpec
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, LakeObjects, quote_ident, quote_table, sql_string
+from featherbox.sql import LAKE, quote_ident, quote_table, sql_string
+from featherbox.state.objects import LakeObjects
 from featherbox.state.versions import NodeVersion
 
-TABLE, VIEW, APPEND, MERGE, DELETE_INSERT = "table", "view", "append", "merge", "delete+insert"
-INCREMENTAL = (APPEND, MERGE, DELETE_INSERT)
 GRAINS = ("hour", "day")
 META = ("snapshot_id", "rowid", "change_type")
 
@@ -54,17 +53,9 @@ class FullRebuild(Exception):
     """An incremental build cannot be exact: rebuild the whole table (the message says why)."""
 
 
-def materialization(spec: ModelSpec) -> str:
-    return spec.raw.get("materialized") or TABLE
-
-
-def is_incremental(spec: ModelSpec) -> bool:
-    return materialization(spec) in INCREMENTAL
-
-
 def key_columns(spec: ModelSpec) -> list[str]:
     """The result's columns that partition it: `unique_key` (merge) or `[time_column]` (delete+insert)."""
-    kind = materialization(spec)
+    kind = spec.materialized
     if kind == MERGE:
         key = spec.raw.get("unique_key")
         return [key] if isinstance(key, str) else list(key or [])
@@ -75,7 +66,7 @@ def key_columns(spec: ModelSpec) -> list[str]:
 
 def source_columns(spec: ModelSpec) -> list[str]:
     """The columns of a changed upstream row that give its key (or time)."""
-    if materialization(spec) == DELETE_INSERT:
+    if spec.materialized == DELETE_INSERT:
         return [spec.raw.get("upstream_time_column") or spec.raw["time_column"]]
     return key_columns(spec)
 
@@ -90,7 +81,7 @@ def build_model(
     search = [t.rpartition(".")[0] for name, t in sorted(resolved.items()) if "." not in name]
     search = list(dict.fromkeys([s for s in search if s != schema] + [schema, "main"]))
     cursor.execute(f"SET search_path = {sql_string(','.join(f'{LAKE}.{s}' for s in search))}")
-    kind = materialization(spec)
+    kind = spec.materialized
     target = quote_table(spec.qualified)
     if kind == VIEW:
         if objects.is_table(spec.qualified):
@@ -131,7 +122,7 @@ def _check_keys(cursor, spec: ModelSpec) -> None:
     columns = _columns(cursor, f"SELECT * FROM {quote_table(spec.qualified)}")
     missing = [c for c in key_columns(spec) if c not in columns]
     if missing:
-        what = "unique_key" if materialization(spec) == MERGE else "time_column"
+        what = "unique_key" if spec.materialized == MERGE else "time_column"
         raise FeatherBoxError(
             f"{spec.qualified} ({spec.file}): {what} {', '.join(missing)} is not a column of the result "
             f"(columns: {', '.join(columns)})"
@@ -145,7 +136,7 @@ class _Incremental:
     ):
         self.cursor, self.spec, self.resolved, self.previous, self.snapshot = cursor, spec, resolved, previous, snapshot
         self.objects = objects
-        self.kind = materialization(spec)
+        self.kind = spec.materialized
         self.target = quote_table(spec.qualified)
         self.temps: list[tuple[str, str]] = []  # (kind, name)
 

@@ -19,12 +19,12 @@ from typing import Callable
 
 import duckdb
 
-from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, LakeObjects, quote_table, sql_string
+from featherbox.sql import LAKE, quote_table, sql_string
+from featherbox.state.objects import LakeObjects
 from featherbox.extension import AdapterType, DeadlineExceeded, Detection, LoadContext
 from featherbox.execute.schedule import Schedule
-from featherbox.graph.dag import ADAPTER, MODEL
+from featherbox.graph.dag import ADAPTER, MODEL, node_of
 from featherbox.plan.planner import DESTROY, Action, Plan
 from featherbox.secrets import redact
 from featherbox.state.versions import NodeVersion, record_versions
@@ -76,6 +76,17 @@ class Attempt:
     conflict: bool = False
 
 
+@dataclass
+class RunLake:
+    """The lake a run works on: its connection, what it holds (read once, kept current), the nodes'
+    current versions, and whether its catalog takes one writer at a time (SQLite)."""
+
+    con: duckdb.DuckDBPyConnection
+    objects: LakeObjects
+    versions: dict[str, NodeVersion] = field(default_factory=dict)
+    serial: bool = False
+
+
 class Runner:
     """Runs a plan's actions as their inputs complete, in the transactions `Schedule` groups them into:
     adapters and destroys alone, models in waves (see `featherbox.execute.schedule`). With a catalog
@@ -84,22 +95,19 @@ class Runner:
 
     def __init__(
         self,
-        project: Project,
         graph: nx.DiGraph,
         adapters: dict[str, AdapterType],
-        con: duckdb.DuckDBPyConnection,
+        lake: RunLake,
         run_id: str,
         threads: int = 4,
         timeout: float | None = None,
         on_event: Callable[[str, Action, NodeOutcome | None], None] = lambda *a: None,
-        versions: dict[str, NodeVersion] | None = None,
-        serial_transactions: bool = False,
-        objects: LakeObjects = None,
     ):
-        self.project, self.graph, self.adapters, self.con = project, graph, adapters, con
+        self.graph, self.adapters, self.con = graph, adapters, lake.con
         self.run_id, self.threads, self.timeout, self.on_event = run_id, max(1, threads), timeout, on_event
-        self.versions = dict(versions or {})
-        self.objects = objects
+        self.versions = dict(lake.versions)
+        self.objects = lake.objects
+        serial_transactions = lake.serial
         self._running: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
         self._timed_out = threading.Event()
@@ -232,7 +240,7 @@ class Runner:
             )
             for action in actions:
                 node_started = started if len(actions) == 1 and started else time.monotonic()
-                sql = self.graph.nodes[action.node]["spec"].sql if action.kind == MODEL and action.action != DESTROY else ""
+                sql = node_of(self.graph, action.node).spec.sql if action.kind == MODEL and action.action != DESTROY else ""
                 version, rows, message, made = self._apply(cursor, action, fingerprints, built)
                 built[action.node] = version
                 changes.update(made)
@@ -301,7 +309,7 @@ class Runner:
     def _load_adapter(self, cursor, action: Action, fingerprints):
         adapter = self.adapters[action.node]
         previous = self.versions.get(action.node)
-        from featherbox.execute.extensions import load_extensions
+        from featherbox.duckdb_extensions import load_extensions
 
         load_extensions(cursor, adapter.duckdb_extensions())
         ctx = LoadContext(
@@ -323,12 +331,13 @@ class Runner:
         return version, sum(result.rows.values()), result.message, changes
 
     def _build_model(self, cursor, action: Action, fingerprints, fresh: dict[str, NodeVersion]):
-        from featherbox.execute.materialize import VIEW, build_model, materialization
+        from featherbox.config.project import VIEW
+        from featherbox.execute.materialize import build_model
 
-        attrs = self.graph.nodes[action.node]
-        spec = attrs["spec"]
+        data = node_of(self.graph, action.node)
+        spec = data.spec
         built = build_model(
-            cursor, spec, attrs.get("resolved", {}), self.versions.get(action.node), action.full_refresh,
+            cursor, spec, data.resolved, self.versions.get(action.node), action.full_refresh,
             guard=lambda table, rows, previous, allowed: self._guard_empty(action, table, rows, previous, allowed),
             objects=self.objects,
         )
@@ -339,7 +348,7 @@ class Runner:
             action, fingerprints, inputs=inputs, state=built.state, tables=[spec.qualified],
             row_counts={spec.qualified: built.rows},
         )
-        kind = "view" if materialization(spec) == VIEW else "table"
+        kind = "view" if spec.materialized == VIEW else "table"
         return version, built.rows, built.message, {spec.qualified: kind}
 
     def _guard_empty(self, action: Action, table: str, rows: int, previous: NodeVersion | None, allowed: bool) -> None:

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from featherbox.execute.materialize import is_incremental
-from featherbox.graph.dag import MODEL, topological_order
+from featherbox.graph.dag import MODEL, node_of, topological_order
 from featherbox.plan.planner import DESTROY, Action
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class Schedule:
             inputs = self.waiting.get(node)
             if not inputs or not inputs <= members or not self._in_waves(self.actions[node]):
                 continue
-            if is_incremental(self.graph.nodes[node]["spec"]):
+            if node_of(self.graph, node).spec.incremental:
                 continue
             del self.waiting[node]
             wave.append(self.actions[node])

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_table, sql_string, values_sql
+from featherbox.sql import quote_ident, quote_table, sql_string, values_sql
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
 from featherbox.files.compression import compression_of
 from featherbox.files.diagnose import SNIFF, csv_bad_line, csv_line_error, first_paragraph
@@ -19,6 +19,7 @@ from featherbox.files.integrity import IntegrityChecks
 from featherbox.files.patterns import PathPattern, listing_globs, parse_pattern
 from featherbox.files.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
 from featherbox.files.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
+from featherbox.layout import RAW_SCHEMA, adapter_table
 from featherbox.secrets import redact
 from featherbox.state.versions import LEDGER
 
@@ -149,7 +150,7 @@ class FileAdapter(AdapterType):
     # --- shared machinery -------------------------------------------------------------------
     @property
     def table(self) -> str:
-        return f"main.{self.name}"
+        return adapter_table(self.name)
 
     def output_tables(self) -> list[str]:
         self.strategy  # an unknown strategy is a configuration error, reported before anything runs
@@ -357,7 +358,7 @@ class FileAdapter(AdapterType):
     def _full_load(self, con, listing: list[FileInfo], run_id: str) -> str:
         if not listing:
             raise self._no_files()
-        con.execute("CREATE SCHEMA IF NOT EXISTS main")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(RAW_SCHEMA)}")
         table = quote_table(self.table)
         query, empty = self._read(con, listing, lambda q, _: con.execute(f"CREATE OR REPLACE TABLE {table} AS {q}"))
         if query is None:  # no file holds a row: the declared columns (if any) and FeatherBox's own

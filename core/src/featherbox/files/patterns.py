@@ -58,15 +58,6 @@ class PathPattern:
         except ValueError:
             return None
 
-    def static_prefix(self) -> str:
-        """The leading part of the pattern with no token or wildcard: where listing starts."""
-        cut = len(self.text)
-        for marker in ("[", "*", "?", "{"):
-            index = self.text.find(marker)
-            if index != -1:
-                cut = min(cut, index)
-        return self.text[:cut].rpartition("/")[0]
-
 
 GRAINS = ("year", "month", "day", "hour", "minute", "second")
 FORMATS = {"year": "%Y", "month": "%m", "day": "%d", "hour": "%H", "minute": "%M", "second": "%S"}

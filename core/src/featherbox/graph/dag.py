@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Union
 
-from featherbox.config.project import ModelSpec
+from featherbox.config.project import MAIN_SCHEMA, ModelSpec
 from featherbox.errors import GraphError
+from featherbox.layout import adapter_schema, adapter_table, legacy_table
 from featherbox.graph.sql_refs import ParsedQuery, SqlParser, TableRef, default_parser
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built or walked: `fbox run` with nothing to do needs none
@@ -18,15 +20,53 @@ ADAPTER = "adapter"
 MODEL = "model"
 
 
+@dataclass
+class AdapterNode:
+    """An adapter in the graph: the lake tables it writes."""
+
+    name: str
+    tables: list[str]
+    kind: ClassVar[str] = ADAPTER
+
+
+@dataclass
+class ModelNode:
+    """A model in the graph: its spec, its parsed SQL, and the table each name in the SQL reads
+    (as written, catalog dropped, lowercase -> qualified)."""
+
+    spec: ModelSpec
+    parsed: ParsedQuery
+    resolved: dict[str, str] = field(default_factory=dict)
+    kind: ClassVar[str] = MODEL
+
+    @property
+    def name(self) -> str:
+        return self.spec.qualified
+
+    @property
+    def tables(self) -> list[str]:
+        return [self.spec.qualified]
+
+
+GraphNode = Union[AdapterNode, ModelNode]
+
+
+def node_of(graph: nx.DiGraph, name: str) -> GraphNode:
+    """The typed node `name` of a graph made by `build_graph`."""
+    return graph.nodes[name]["node"]
+
+
+def nodes_of(graph: nx.DiGraph) -> list[GraphNode]:
+    return [data["node"] for _, data in graph.nodes(data=True)]
+
+
 def build_graph(
     adapter_tables: Mapping[str, list[str]], models: Mapping[str, ModelSpec], parser: SqlParser | None = None
 ) -> nx.DiGraph:
     """Nodes: adapter names and model qualified names; edges: producer -> consuming model.
 
-    Node attributes: `kind` ("adapter" | "model"); adapters have `tables` (the qualified
-    tables they write); models have `spec`, `parsed` (the `ParsedQuery` of its SQL) and `resolved`,
-    which maps each table name as written in the SQL (catalog dropped, lowercase) to the qualified
-    table it reads. Every model's SQL is parsed by `parser` in one call.
+    Each node has one attribute, `node`: an `AdapterNode` or a `ModelNode` (`node_of(graph, name)`).
+    Every model's SQL is parsed by `parser` in one call.
     Raises one GraphError listing every problem found (parse errors, unknown or
     ambiguous tables, tables produced twice, cycles).
     """
@@ -37,12 +77,12 @@ def build_graph(
 
     for name in sorted(adapter_tables):
         tables = list(adapter_tables[name])
-        graph.add_node(name, kind=ADAPTER, tables=tables)
+        graph.add_node(name, node=AdapterNode(name, tables))
         for table in dict.fromkeys(t.lower() for t in tables):
             producers[table].append(name)
     parsed = (parser or default_parser()).parse_all(spec.sql for spec in models.values())
     for spec in sorted(models.values(), key=lambda s: s.qualified):
-        graph.add_node(spec.qualified, kind=MODEL, spec=spec, parsed=parsed[spec.sql], resolved={})
+        graph.add_node(spec.qualified, node=ModelNode(spec, parsed[spec.sql]))
         producers[spec.qualified.lower()].append(spec.qualified)
 
     problems = [
@@ -111,21 +151,30 @@ class _Resolver:
 
 def _add_model_edges(graph: nx.DiGraph, spec: ModelSpec, resolver: _Resolver) -> list[str]:
     where = f"model {spec.qualified} ({spec.file})"
-    parsed: ParsedQuery = graph.nodes[spec.qualified]["parsed"]
+    node: ModelNode = node_of(graph, spec.qualified)
+    parsed = node.parsed
     if parsed.error:
         return [f"{where}: {parsed.error}"]
     references = parsed.references
 
     problems = []
-    resolved: dict[str, str] = graph.nodes[spec.qualified]["resolved"]
+    resolved = node.resolved
     own_table = spec.qualified.lower()
     for ref in sorted(references, key=lambda r: (r[0] or "", r[1])):
         written = ref[1] if ref[0] is None else f"{ref[0]}.{ref[1]}"
         found = resolver.candidates(ref, own_table)
+        if found == [own_table] and ref[0] is not None:
+            others = [q for q in resolver.by_table.get(ref[1], []) if q != own_table]
+            hint = f"; to read the adapter's table, write {' or '.join(others)}" if others else ""
+            problems.append(f"model {spec.qualified} reads itself ('{written}') in {where}{hint}")
+            continue
         if not found:
             message = f"unknown table '{written}' in {where}: no adapter or model produces it"
-            suggestions = resolver.close_matches(ref)
-            if suggestions:
+            moved = legacy_name(ref, resolver.producers)
+            suggestions = [moved] if moved else resolver.close_matches(ref)
+            if moved:
+                message += f"; adapters' tables are in their own schemas: write {moved}"
+            elif suggestions:
                 message += f"; did you mean {', '.join(suggestions)}?"
             problems.append(message)
         elif len(found) > 1:
@@ -137,6 +186,18 @@ def _add_model_edges(graph: nx.DiGraph, spec: ModelSpec, resolver: _Resolver) ->
             for producer in resolver.producers[found[0]]:
                 graph.add_edge(producer, spec.qualified)
     return problems
+
+
+def legacy_name(ref: TableRef, producers: Mapping[str, list[str]]) -> str | None:
+    """The layout-2 name of an adapter table written by its layout-1 name (`app_db.users`,
+    `main.app_logs`), when an adapter produces it (featherbox.layout)."""
+    schema, table = ref
+    if schema is None:
+        return None
+    candidate = adapter_table(table) if schema == MAIN_SCHEMA else f"{adapter_schema(schema)}.{table}"
+    return candidate if candidate in producers and any(
+        legacy_table(producer, candidate) for producer in producers[candidate]
+    ) else None
 
 
 def _cycle_problems(graph: nx.DiGraph) -> list[str]:

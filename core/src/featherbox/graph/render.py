@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from featherbox.graph.dag import ADAPTER
+from featherbox.graph.dag import ADAPTER, node_of
 
 #: node status -> (fill, stroke); `None` is "status not read"
 STATUS_COLOURS = {
@@ -61,12 +61,12 @@ def view(graph: nx.DiGraph, selected: set[str] | None = None) -> tuple[list[Node
     """The nodes (sorted, adapters first) and edges of `graph`, limited to `selected` when given."""
     keep = set(graph.nodes) if selected is None else set(selected) & set(graph.nodes)
     nodes = []
-    for node in sorted(keep, key=lambda n: (graph.nodes[n]["kind"] != ADAPTER, n)):
-        attrs = graph.nodes[node]
-        if attrs["kind"] == ADAPTER:
-            nodes.append(NodeView(node, "adapter", list(attrs.get("tables", []))))
+    for node in sorted(keep, key=lambda n: (node_of(graph, n).kind != ADAPTER, n)):
+        data = node_of(graph, node)
+        if data.kind == ADAPTER:
+            nodes.append(NodeView(node, "adapter", list(data.tables)))
         else:
-            spec = attrs["spec"]
+            spec = data.spec
             nodes.append(NodeView(node, "model", [spec.qualified], description=spec.description))
     edges = sorted((u, v) for u, v in graph.edges if u in keep and v in keep)
     return nodes, edges

@@ -7,7 +7,7 @@ import difflib
 import networkx as nx
 
 from featherbox.errors import FeatherBoxError
-from featherbox.graph.dag import MODEL, downstream, upstream
+from featherbox.graph.dag import MODEL, downstream, node_of, upstream
 
 
 def select_nodes(graph: nx.DiGraph, selectors: list[str]) -> set[str]:
@@ -46,8 +46,8 @@ def _resolve(graph: nx.DiGraph, name: str) -> str:
         return exact[0]
     bare = sorted(
         node
-        for node, attrs in graph.nodes(data=True)
-        if attrs.get("kind") == MODEL and attrs["spec"].name.lower() == wanted
+        for node in graph.nodes
+        if node_of(graph, node).kind == MODEL and node_of(graph, node).spec.name.lower() == wanted
     )
     if len(bare) == 1:
         return bare[0]
@@ -57,7 +57,7 @@ def _resolve(graph: nx.DiGraph, name: str) -> str:
             "use the schema-qualified name"
         )
 
-    names = sorted(set(graph.nodes) | {graph.nodes[n]["spec"].name for n in _models(graph)})
+    names = sorted(set(graph.nodes) | {node_of(graph, n).spec.name for n in _models(graph)})
     message = f"no adapter or model named '{name}'"
     suggestions = difflib.get_close_matches(name, names, n=3)
     if suggestions:

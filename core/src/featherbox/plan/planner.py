@@ -11,9 +11,8 @@ from datetime import datetime
 
 from featherbox import clock
 from featherbox.config.durations import format_duration
-from featherbox.execute.materialize import is_incremental, materialization
 from featherbox.extension import Detection
-from featherbox.graph.dag import ADAPTER, topological_order
+from featherbox.graph.dag import ADAPTER, GraphNode, node_of, topological_order
 from featherbox.plan.fingerprints import adapter_fingerprint, model_fingerprint
 from featherbox.state.versions import NodeVersion
 
@@ -49,6 +48,9 @@ class Plan:
     fingerprints: dict[str, str]
     #: each node's current version when planned: what a run's output compares the new row counts with
     previous: dict[str, NodeVersion] = field(default_factory=dict)
+    #: adapter tables moved to their layout-2 names (old, new) before planning, or to be moved by the
+    #: next run (`fbox plan`): featherbox.state.layout
+    moves: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -70,21 +72,22 @@ def make_plan(
     now = now or clock.now()
     planned: dict[str, Action] = {}
     fingerprints: dict[str, str] = {}
+    planner = _NodePlanner(adapters, versions, planned, con, now)
     for node in topological_order(graph):
-        attrs = graph.nodes[node]
-        if attrs["kind"] == ADAPTER:
+        data = node_of(graph, node)
+        if data.kind == ADAPTER:
             fingerprints[node] = adapter_fingerprint(adapters[node])
         else:
-            fingerprints[node] = model_fingerprint(attrs["spec"], attrs["parsed"].fingerprint)
+            fingerprints[node] = model_fingerprint(data.spec, data.parsed.fingerprint)
         if selected is not None and node not in selected:
             continue
         forced = full_refresh is True or (isinstance(full_refresh, set) and node in full_refresh)
         inputs = sorted(graph.predecessors(node))
-        action = _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprints[node], forced, now)
+        action = planner.plan(data, inputs, fingerprints[node], forced)
         if action:
             action.upstream = [u for u in graph.predecessors(node) if u in planned]
-            if action.kind != ADAPTER and is_incremental(attrs["spec"]):
-                kind = materialization(attrs["spec"])
+            if action.kind != ADAPTER and data.spec.incremental:
+                kind = data.spec.materialized
                 action.reason += " (full rebuild)" if action.full_refresh else f" (incremental {kind})"
             planned[node] = action
     actions = list(planned.values())
@@ -95,43 +98,57 @@ def make_plan(
     return Plan(actions, fingerprints, dict(versions))
 
 
-def _plan_node(node, attrs, inputs, adapters, versions, planned, con, fingerprint, forced, now) -> Action | None:
-    kind = attrs["kind"]
-    previous = versions.get(node)
-    tables = attrs["tables"] if kind == ADAPTER else [node]
+@dataclass
+class _NodePlanner:
+    """What planning one node needs of the rest: the adapters, current versions, the actions
+    planned so far (upstream first), the lake connection and the time."""
 
-    def act(action, reason, pipeline, full=False, detection=None):
-        return Action(node, kind, action, reason, pipeline, fingerprint, full, detection, tables)
+    adapters: dict
+    versions: dict[str, NodeVersion]
+    planned: dict[str, Action]
+    con: object
+    now: datetime
 
-    if previous is None:
-        return act(CREATE, f"new {kind}", MIGRATE, full=True)
-    if previous.fingerprint != fingerprint:
-        return act(UPDATE, "config changed" if kind == ADAPTER else "sql changed", MIGRATE, full=True)
-    if forced:
-        return act(UPDATE, "full refresh requested", SYNC, full=True)
-    if kind == ADAPTER:
-        try:
-            detection = adapters[node].detect(con, previous.state)
-        except Exception as exc:  # a source that is down fails this node and its downstream, not the plan
-            from featherbox.errors import FeatherBoxError
-            from featherbox.secrets import redact
+    def plan(self, data: GraphNode, inputs: list[str], fingerprint: str, forced: bool) -> Action | None:
+        """The action for `data` (None: it is current); `inputs`: its upstream nodes."""
+        adapters, versions, planned, con, now = self.adapters, self.versions, self.planned, self.con, self.now
+        node = data.name
+        kind = data.kind
+        previous = versions.get(node)
+        tables = data.tables
 
-            error = redact(str(exc) if isinstance(exc, FeatherBoxError) else f"{type(exc).__name__}: {exc}")
-            action = act(UPDATE, f"cannot check the source: {error.splitlines()[0] if error else type(exc).__name__}", SYNC)
-            action.error = f"{node}: cannot check the source: {error}"
-            return action
-        if detection.changed:
-            return act(UPDATE, detection.reason or "new data", SYNC, detection=detection)
+        def act(action, reason, pipeline, full=False, detection=None):
+            return Action(node, kind, action, reason, pipeline, fingerprint, full, detection, tables)
+
+        if previous is None:
+            return act(CREATE, f"new {kind}", MIGRATE, full=True)
+        if previous.fingerprint != fingerprint:
+            return act(UPDATE, "config changed" if kind == ADAPTER else "sql changed", MIGRATE, full=True)
+        if forced:
+            return act(UPDATE, "full refresh requested", SYNC, full=True)
+        if kind == ADAPTER:
+            try:
+                detection = adapters[node].detect(con, previous.state)
+            except Exception as exc:  # a source that is down fails this node and its downstream, not the plan
+                from featherbox.errors import FeatherBoxError
+                from featherbox.secrets import redact
+
+                error = redact(str(exc) if isinstance(exc, FeatherBoxError) else f"{type(exc).__name__}: {exc}")
+                action = act(UPDATE, f"cannot check the source: {error.splitlines()[0] if error else type(exc).__name__}", SYNC)
+                action.error = f"{node}: cannot check the source: {error}"
+                return action
+            if detection.changed:
+                return act(UPDATE, detection.reason or "new data", SYNC, detection=detection)
+            return None
+        changed = sorted(u for u in inputs if u in planned)
+        if changed:
+            return act(UPDATE, f"upstream {', '.join(changed)} changed", SYNC)
+        stale = sorted(
+            u for u in inputs if versions.get(u) and previous.inputs.get(u) != versions[u].data_version
+        )
+        if stale:
+            return act(UPDATE, f"upstream {', '.join(stale)} changed", SYNC)
+        max_age = data.spec.max_age
+        if max_age and previous.built_at and now - previous.built_at > max_age:
+            return act(UPDATE, f"max_age {format_duration(max_age)} exceeded", SYNC)
         return None
-    changed = sorted(u for u in inputs if u in planned)
-    if changed:
-        return act(UPDATE, f"upstream {', '.join(changed)} changed", SYNC)
-    stale = sorted(
-        u for u in inputs if versions.get(u) and previous.inputs.get(u) != versions[u].data_version
-    )
-    if stale:
-        return act(UPDATE, f"upstream {', '.join(stale)} changed", SYNC)
-    max_age = attrs["spec"].max_age
-    if max_age and previous.built_at and now - previous.built_at > max_age:
-        return act(UPDATE, f"max_age {format_duration(max_age)} exceeded", SYNC)
-    return None

@@ -56,14 +56,10 @@ def new_adapter(
     force: bool = False,
 ) -> NewAdapter:
     """Write adapters/<name>.yml from the template for `type_name`."""
-    from featherbox.config.project import MAIN_SCHEMA
+    from featherbox.layout import adapter_schema, adapter_table
     from featherbox.scaffold import templates
 
     check_name(name, "adapter name")
-    if name.lower() == MAIN_SCHEMA:
-        raise FeatherBoxError(
-            f"an adapter cannot be named {name!r}: schema {MAIN_SCHEMA} holds the models' and file adapters' tables"
-        )
     if registry is None:
         from featherbox.registry import default_registry
 
@@ -98,7 +94,7 @@ def new_adapter(
         # the adapter's own default: --path is relative to the project directory, as a user reads it
         config = {"base_path": base_path or "."} if type_name == "localfile" else None
         text = templates.file_adapter(name, type_name, cls.config_schema, path, fmt, config, description)
-        written_tables = [f"{MAIN_SCHEMA}.{name}"]
+        written_tables = [adapter_table(name)]
     elif type_name == "sqlite":
         tables = [t.strip() for t in tables if t.strip()] if tables is not None else None
         if tables is not None:
@@ -113,13 +109,13 @@ def new_adapter(
             if duplicated:
                 raise FeatherBoxError(f"--tables names {', '.join(duplicated)} more than once")
         text = templates.sqlite_adapter(name, db_path or f"{DEFAULT_BASE_PATH}/{name}.sqlite", tables, description)
-        written_tables = [f"{name}.{t}" for t in tables] if tables else [f"{name}.<every table of the database>"]
+        written_tables = [f"{adapter_schema(name)}.{t}" for t in tables] if tables else [f"{adapter_schema(name)}.<every table of the database>"]
     elif _is_database(cls):
         dialect = cls.dialect
         text = templates.database_adapter(
             name, type_name, cls.config_schema, dialect.title, dialect.default_port, dialect.schemes[0], description
         )
-        written_tables = [f"{name}.<every table of the database>"]
+        written_tables = [f"{adapter_schema(name)}.<every table of the database>"]
     else:
         text = templates.generic_adapter(name, type_name, cls.config_schema, description)
 
@@ -170,7 +166,7 @@ def _validate_adapter(text: str, cls, file: Path, type_name: str) -> list:
 
 
 def delete_adapter(workspace, name: str, force: bool = False) -> Deleted:
-    from featherbox.graph.dag import downstream
+    from featherbox.graph.dag import downstream, node_of
 
     root = workspace.root
     files = _same_name_files(root / ADAPTERS_DIR, name)
@@ -191,7 +187,7 @@ def delete_adapter(workspace, name: str, force: bool = False) -> Deleted:
     dependents: list[str] = []
     warnings: list[str] = []
     if graph is not None and node in graph:
-        tables = list(graph.nodes[node].get("tables", []))
+        tables = list(node_of(graph, node).tables)
         dependents = sorted(downstream(graph, node))
     elif not force:
         raise FeatherBoxError(

@@ -142,7 +142,7 @@ type: sqlite
 description: The application's database (users and their orders)
 config:
   path: sample/app.sqlite     # relative to the project directory
-# copied into schema app_db: app_db.users and app_db.orders
+# copied into the adapter's own schema: raw_app_db.users and raw_app_db.orders
 tables: [users, orders]
 """
 
@@ -156,7 +156,7 @@ sql: |
     CAST(status AS INTEGER) AS status,
     CAST(latency_ms AS INTEGER) AS latency_ms,
     _file_time AS log_hour
-  FROM app_logs               -- the adapter's table main.app_logs; a bare name works when it is unique
+  FROM app_logs               -- the adapter's table raw.app_logs; a bare name works when it is unique
   WHERE status IS NOT NULL
 """
 
@@ -170,7 +170,7 @@ sql: |
     status,
     CAST(created_at AS TIMESTAMP) AS created_at,
     CAST(updated_at AS TIMESTAMP) AS updated_at
-  FROM app_db.orders
+  FROM raw_app_db.orders
   WHERE status IN ('paid', 'shipped', 'completed')
 """
 
@@ -193,7 +193,7 @@ sql: |
     count(*) AS orders,
     sum(o.amount) AS revenue
   FROM staging.orders AS o
-  JOIN app_db.users AS u ON u.id = o.user_id
+  JOIN raw_app_db.users AS u ON u.id = o.user_id
   GROUP BY u.country
   ORDER BY revenue DESC
 """
@@ -208,7 +208,7 @@ sql: |
     count(*) AS requests,
     count(*) FILTER (WHERE r.status >= 500) AS errors
   FROM requests AS r          -- staging.requests: the only table named requests
-  LEFT JOIN app_db.users AS u ON u.id = r.user_id
+  LEFT JOIN raw_app_db.users AS u ON u.id = r.user_id
   GROUP BY ALL
 # rebuild at least daily even if no new logs arrived:
 # max_age: 1d

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from featherbox.errors import FeatherBoxError
 from featherbox.scaffold import (
-    ADAPTERS_DIR, MODELS_DIR, YAML_SUFFIXES,
-    Deleted, _check_free, _count, _graph_or_reason, _rel, _same_name_files, _spelled, check_name,
+    MODELS_DIR, YAML_SUFFIXES,
+    Deleted, _check_free, _count, _graph_or_reason, _spelled, check_name,
 )
 
 
@@ -76,7 +76,6 @@ def new_model(
     max_age: str | None = None,
     description: str | None = None,
     force: bool = False,
-    registry=None,
 ) -> NewModel:
     """Write models/<folders>/<name>.yml from the template."""
     from featherbox.config.project import MAIN_SCHEMA
@@ -85,6 +84,10 @@ def new_model(
     folders, stem = parse_model_name(name)
     schema = "_".join(folders) or MAIN_SCHEMA
     qualified = f"{schema}.{stem}"
+    from featherbox.layout import is_adapter_schema
+
+    if is_adapter_schema(schema):
+        raise FeatherBoxError(f"models cannot go into schema '{schema}': the schemas raw and raw_* hold the adapters' tables")
     if max_age is not None:
         from featherbox.config.durations import parse_duration
 
@@ -105,38 +108,12 @@ def new_model(
     target = root / MODELS_DIR / Path(*folders) / f"{stem}.yml"
     existing = _model_files(root).get(qualified.lower())
     _check_free(root, target, [existing] if existing else [], f"model {qualified}", "model", force)
-    if schema == MAIN_SCHEMA:
-        _check_no_file_adapter(root, stem, registry)
 
     relative = target.relative_to(root).as_posix()
     text = templates.model_yml(relative, qualified, sql, max_age, description)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return NewModel(target, qualified)
-
-
-def _check_no_file_adapter(root: Path, stem: str, registry) -> None:
-    """A file adapter named `stem` already writes table main.<stem>."""
-    import yaml
-
-    for file in _same_name_files(root / ADAPTERS_DIR, stem):
-        try:
-            type_name = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("type")
-        except (OSError, yaml.YAMLError, AttributeError):
-            continue
-        if registry is None:
-            from featherbox.registry import default_registry
-
-            registry = default_registry()
-        cls = registry.adapters.get(type_name) if isinstance(type_name, str) else None
-        if cls is not None and getattr(cls, "implemented", True):
-            from featherbox.files.adapter import FileAdapter
-
-            if issubclass(cls, FileAdapter):
-                raise FeatherBoxError(
-                    f"table main.{stem} is already written by adapter {file.stem} ({_rel(root, file)}); "
-                    f"give the model another name or put it in a folder (e.g. staging/{stem})"
-                )
 
 
 def delete_model(workspace, name: str, force: bool = False) -> Deleted:

@@ -213,7 +213,7 @@ def file_adapter(
     return FILE_YML.format(
         schema=schema_line(f"adapters/{name}.yml", "adapter"),
         type=yaml_scalar(type_name),
-        description=_description(description, f"Files loaded into table main.{name}"),
+        description=_description(description, f"Files loaded into table raw.{name}"),
         config=config_section(schema, config),
         base="base_path" if type_name == "localfile" else "the configured location",
         path=yaml_scalar(path),

@@ -23,7 +23,7 @@ MIGRATIONS: list[list[str]] = [
             status VARCHAR(20) NOT NULL, created_at VARCHAR(40) NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS fbox_actions (
             deployment_id VARCHAR(64) NOT NULL, pipeline_id VARCHAR(64) NOT NULL, node VARCHAR(255) NOT NULL,
-            action VARCHAR(20) NOT NULL, reason TEXT, update_until VARCHAR(40), status VARCHAR(20) NOT NULL,
+            action VARCHAR(20) NOT NULL, reason TEXT, update_until VARCHAR(40) /* unused; existing histories have it */, status VARCHAR(20) NOT NULL,
             rows_written BIGINT, seconds DOUBLE PRECISION, error TEXT, sql_text TEXT,
             started_at VARCHAR(40), finished_at VARCHAR(40), PRIMARY KEY (deployment_id, node))""",
         """CREATE TABLE IF NOT EXISTS fbox_deployment_logs (
@@ -151,7 +151,7 @@ class History:
                 applied.append(number)
         return applied
 
-    def start_deployment(self, run_id: str, command: str, host: str, pid: int) -> None:
+    def start_run(self, run_id: str, command: str, host: str, pid: int) -> None:
         self.execute(
             "UPDATE fbox_deployments SET status = 'killed', finished_at = ? WHERE status = 'running'", (now_iso(),)
         )
@@ -160,7 +160,7 @@ class History:
             (run_id, now_iso(), command, host, pid),
         )
 
-    def finish_deployment(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         self.execute(
             "UPDATE fbox_deployments SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
             (status, now_iso(), json.dumps(summary, sort_keys=True), run_id),
@@ -175,11 +175,11 @@ class History:
     def set_pipeline_status(self, pipeline_id: str, status: str) -> None:
         self.execute("UPDATE fbox_pipelines SET status = ? WHERE id = ?", (status, pipeline_id))
 
-    def add_action(self, run_id: str, pipeline_id: str, node: str, action: str, reason: str, update_until: str | None) -> None:
+    def add_action(self, run_id: str, pipeline_id: str, node: str, action: str, reason: str) -> None:
         self.execute(
-            "INSERT INTO fbox_actions (deployment_id, pipeline_id, node, action, reason, update_until, status) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-            (run_id, pipeline_id, node, action, reason, update_until),
+            "INSERT INTO fbox_actions (deployment_id, pipeline_id, node, action, reason, status) "
+            "VALUES (?, ?, ?, ?, ?, 'pending')",
+            (run_id, pipeline_id, node, action, reason),
         )
 
     def update_action(self, run_id: str, node: str, **fields: Any) -> None:

@@ -19,7 +19,8 @@ from typing import Callable
 import duckdb
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import LAKE, LakeObjects, quote_ident, quote_table, sql_literal, sql_string
+from featherbox.sql import LAKE, quote_ident, quote_table, sql_literal, sql_string
+from featherbox.state.objects import LakeObjects
 from featherbox.state.versions import NodeVersion, current_versions, node_history, record_version, recorded_nodes
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import featherbox
 from featherbox import clock
+from featherbox.layout import LAYOUT_VERSION
 
 
 def project_digest(project, adapters: dict) -> str | None:
@@ -34,6 +35,7 @@ def project_digest(project, adapters: dict) -> str | None:
     models = {name: spec.raw for name, spec in sorted(project.models.items())}
     payload = {
         "featherbox": featherbox.__version__,
+        "layout": LAYOUT_VERSION,  # a lake in an older layout is moved by the next run that plans
         "database": project.database,
         "storage": project.storage,
         "adapters": sources,

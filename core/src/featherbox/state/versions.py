@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 import duckdb
 
 from featherbox import clock
-from featherbox.execute.lake import STATE_SCHEMA, LakeObjects, sql_string, values_sql
+from featherbox.sql import STATE_SCHEMA, sql_string, values_sql
+from featherbox.state.objects import LakeObjects
 
 VERSIONS = f"{STATE_SCHEMA}.node_versions"
 LEDGER = f"{STATE_SCHEMA}.file_ledger"

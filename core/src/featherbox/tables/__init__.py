@@ -9,6 +9,6 @@ adapter or a models folder) never holds one; `lake_table` quotes such a name for
 
 def lake_table(schema: str, table: str) -> str:
     """The lake table `table` of `schema`, quoted for SQL (the table name may hold any character)."""
-    from featherbox.execute.lake import quote_ident
+    from featherbox.sql import quote_ident
 
     return f"{quote_ident(schema)}.{quote_ident(table)}"

@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident, sql_string
+from featherbox.sql import quote_ident, sql_string
+from featherbox.layout import adapter_schema
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
 from featherbox.tables import lake_table
 from featherbox.tables.connection import Dialect, connection_params, scrub, shown
@@ -180,9 +181,14 @@ class RelationalAdapter(AdapterType):
                 if other != table["name"]:
                     raise FeatherBoxError(
                         f"{self._where()}: the source tables {other!r} and {table['name']!r} would both be the lake "
-                        f"table {self.name}.{name.lower()} (lake names ignore case); list the tables under `tables:` and "
+                        f"table {self.schema}.{name.lower()} (lake names ignore case); list the tables under `tables:` and "
                         f"load one of them under another name: {{name: other_name, query: SELECT * FROM ...}}"
                     )
+
+    @property
+    def schema(self) -> str:
+        """The lake schema the copied tables land in (`raw_<adapter>`, featherbox.layout)."""
+        return adapter_schema(self.name)
 
     def output_tables(self) -> list[str]:
         if self.incremental or self.cdc:
@@ -194,7 +200,7 @@ class RelationalAdapter(AdapterType):
             from featherbox.tables.cdc import delta_name
 
             names += [delta_name(n) for n in names]
-        return [f"{self.name}.{n}" for n in names]
+        return [f"{self.schema}.{n}" for n in names]
 
     def _planned_tables(self) -> list[dict]:
         """`keyed_tables` when planning: a configured key or column the source does not have is
@@ -465,7 +471,7 @@ class RelationalAdapter(AdapterType):
         finally:
             conn.close()
         alias = self._attach(con)
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.name)}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
         rows: dict[str, int] = {}
         state: dict[str, Any] = {"mode": "column" if self.incremental else "full"}
         if source_tables is not None:
@@ -477,18 +483,18 @@ class RelationalAdapter(AdapterType):
             previous = (ctx.previous or {}).get("tables", {}) if (ctx.previous or {}).get("column") == self.incremental["column"] else {}
             for table in tables:
                 with self._step(f"loading {self._source_name(table)}"):
-                    exists = ctx.table_exists(f"{self.name}.{table['name']}")
+                    exists = ctx.table_exists(f"{self.schema}.{table['name']}")
                     count, table_state, note = self._load_column(con, alias, table, previous.get(table["name"]), exists)
-                rows[f"{self.name}.{table['name']}"] = count
+                rows[f"{self.schema}.{table['name']}"] = count
                 state["tables"][table["name"]] = table_state
                 notes.append(note)
         else:
             state["signatures"] = signatures
             for table in tables:
-                target = lake_table(self.name, table["name"])
+                target = lake_table(self.schema, table["name"])
                 with self._step(f"copying {self._source_name(table)}"):
                     con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(con, alias, table)}")
-                rows[f"{self.name}.{table['name']}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+                rows[f"{self.schema}.{table['name']}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             notes.append(f"copied {len(rows)} tables")
         self._reads = (alias, tables)
         return LoadResult(rows, state, "; ".join(n for n in notes if n), incremental=bool(self.incremental))
@@ -499,11 +505,11 @@ class RelationalAdapter(AdapterType):
         con = ctx.con
         tables = self.keyed_tables()
         alias = self._attach(con)
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.name)}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
         copied: list[dict] = []
 
         def copy(table: dict) -> None:
-            target = lake_table(self.name, table["name"])
+            target = lake_table(self.schema, table["name"])
             with self._step(f"copying {self._source_name(table)}"):
                 con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {self._read(con, alias, table)}")
             copied.append(table)

@@ -8,7 +8,7 @@ inside the DuckLake transaction the engine opened (`ctx.con`):
 * the values are read with `read_json` as VARCHAR and cast to the lake column types;
 * the latest change per primary key wins: `DELETE` every changed key, `INSERT` the keys whose latest
   change is not a delete; TOAST-style "unchanged" columns take the previous image of the row;
-* every applied change is appended to the lake table `<adapter>.__delta_<table>`
+* every applied change is appended to the lake table `raw_<adapter>.__delta_<table>`
   (`_fbox_op`, `_fbox_position`, `_fbox_seq`, `_fbox_changed_at`, `_fbox_run_id`, then the row's
   columns; a delete carries the key, or the whole old row with REPLICA IDENTITY FULL / MySQL).
 
@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident, sql_string
+from featherbox.sql import quote_ident, sql_string
 from featherbox.extension import Detection, LoadContext, LoadResult
 from featherbox.tables import lake_table
 from featherbox.tables.connection import scrub
@@ -104,8 +104,8 @@ class CdcReader(ABC):
 class ChangeSink:
     """Buffers row changes per table and applies them to the lake in order, set-based."""
 
-    def __init__(self, con, adapter: str, tables: dict[str, list[str]], run_id: str):
-        self.con, self.adapter, self.run_id = con, adapter, run_id
+    def __init__(self, con, adapter: str, schema: str, tables: dict[str, list[str]], run_id: str):
+        self.con, self.adapter, self.schema, self.run_id = con, adapter, schema, run_id
         self.primary_keys = tables
         self.dir = tempfile.mkdtemp(prefix="fbox_cdc_")
         self.files: dict[str, Any] = {}
@@ -116,7 +116,7 @@ class ChangeSink:
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         if table not in self._columns:
-            self._columns[table] = lake_columns(self.con, self.adapter, table)
+            self._columns[table] = lake_columns(self.con, self.schema, table)
         return self._columns[table]
 
     def add(self, table: str, op: str, row: dict[str, str | None], position: str, changed_at: str | None,
@@ -157,10 +157,10 @@ class ChangeSink:
         if table not in self.primary_keys:
             return
         self.flush(table)
-        self.con.execute(f"DELETE FROM {lake_table(self.adapter, table)}")
+        self.con.execute(f"DELETE FROM {lake_table(self.schema, table)}")
         self.seq += 1
         self.con.execute(
-            f"INSERT INTO {lake_table(self.adapter, delta_name(table))} BY NAME "
+            f"INSERT INTO {lake_table(self.schema, delta_name(table))} BY NAME "
             "SELECT 'truncate' AS _fbox_op, ? AS _fbox_position, ? AS _fbox_seq, ?::TIMESTAMPTZ AS _fbox_changed_at, "
             "? AS _fbox_run_id", [position, self.seq, changed_at, self.run_id],
         )
@@ -174,7 +174,7 @@ class ChangeSink:
             f.close()
             count = self.counts.pop(name, 0)
             if count:
-                apply_file(self.con, self.adapter, name, self.columns(name), self.primary_keys[name], f.name, self.run_id)
+                apply_file(self.con, self.schema, name, self.columns(name), self.primary_keys[name], f.name, self.run_id)
                 self.applied[name] = self.applied.get(name, 0) + count
             os.unlink(f.name)
 
@@ -200,12 +200,12 @@ def cast_expr(expr: str, duck_type: str) -> str:
     return f"CAST({expr} AS {duck_type})"
 
 
-def apply_file(con, adapter: str, table: str, columns: list[tuple[str, str]], pk: list[str], path: str, run_id: str) -> None:
-    """Apply the changes in the NDJSON file `path` to `<adapter>.<table>` and append them to its delta table."""
+def apply_file(con, schema: str, table: str, columns: list[tuple[str, str]], pk: list[str], path: str, run_id: str) -> None:
+    """Apply the changes in the NDJSON file `path` to `<schema>.<table>` and append them to its delta table."""
     q = quote_ident
-    target = lake_table(adapter, table)
-    delta = lake_table(adapter, delta_name(table))
-    stage = q(f"fbox_cdc_{os.getpid()}_{abs(hash((adapter, table, path))) % 10**9}")
+    target = lake_table(schema, table)
+    delta = lake_table(schema, delta_name(table))
+    stage = q(f"fbox_cdc_{os.getpid()}_{abs(hash((schema, table, path))) % 10**9}")
     spec = {"__fbox_op": "VARCHAR", "__fbox_pos": "VARCHAR", "__fbox_seq": "BIGINT", "__fbox_at": "VARCHAR", "__fbox_u": "VARCHAR[]"}
     spec.update({f"c{i}": "VARCHAR" for i in range(len(columns))})
     spec_sql = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in spec.items()) + "}"
@@ -257,12 +257,12 @@ def _fill_unchanged(con, stage: str, target: str, columns, pk) -> None:
     )
 
 
-def ensure_delta(con, adapter: str, table: str, reset: bool) -> None:
-    delta = lake_table(adapter, delta_name(table))
+def ensure_delta(con, schema: str, table: str, reset: bool) -> None:
+    delta = lake_table(schema, delta_name(table))
     meta = "NULL::VARCHAR AS _fbox_op, NULL::VARCHAR AS _fbox_position, NULL::BIGINT AS _fbox_seq, " \
            "NULL::TIMESTAMPTZ AS _fbox_changed_at, NULL::VARCHAR AS _fbox_run_id"
     verb = "CREATE OR REPLACE TABLE" if reset else "CREATE TABLE IF NOT EXISTS"
-    con.execute(f"{verb} {delta} AS SELECT {meta}, * FROM {lake_table(adapter, table)} LIMIT 0")
+    con.execute(f"{verb} {delta} AS SELECT {meta}, * FROM {lake_table(schema, table)} LIMIT 0")
 
 
 def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, tables: list[dict], copy) -> LoadResult:
@@ -286,12 +286,12 @@ def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, ta
         position = reader.start_snapshot()
         for table in tables:
             copy(table)
-            ensure_delta(con, adapter.name, table["name"], reset=True)
+            ensure_delta(con, adapter.schema, table["name"], reset=True)
         notes.append(f"snapshot of {len(tables)} tables")
     else:
         for table in tables:  # the lake table must be there: a missing one means a new snapshot
-            ensure_delta(con, adapter.name, table["name"], reset=False)
-    sink = ChangeSink(con, adapter.name, keys, ctx.run_id)
+            ensure_delta(con, adapter.schema, table["name"], reset=False)
+    sink = ChangeSink(con, adapter.name, adapter.schema, keys, ctx.run_id)
     try:
         position, count = reader.read(position, sink)
         sink.flush()
@@ -301,7 +301,7 @@ def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, ta
     rows = {}
     for name in keys:
         for t in (name, delta_name(name)):
-            rows[f"{adapter.name}.{t}"] = con.execute(f"SELECT count(*) FROM {lake_table(adapter.name, t)}").fetchone()[0]
+            rows[f"{adapter.schema}.{t}"] = con.execute(f"SELECT count(*) FROM {lake_table(adapter.schema, t)}").fetchone()[0]
     state = {"mode": "cdc", "tables": sorted(keys), "position": position}
     return LoadResult(rows, state, "; ".join(notes), incremental=True)
 

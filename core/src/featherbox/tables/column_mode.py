@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident
+from featherbox.sql import quote_ident
 from featherbox.extension import Detection
 from featherbox.tables import lake_table
 from featherbox.tables.connection import decode_value, encode_value, run_query
@@ -227,7 +227,7 @@ class ColumnMode:
         pk = adapter._primary_key(table)
         if not pk:  # keyed_tables gives every table a key or refuses it
             raise self._error(f"table {table['name']} needs a primary_key for incremental loads")
-        target = lake_table(adapter.name, table["name"])
+        target = lake_table(adapter.schema, table["name"])
         previous = previous or {}
         watermark = decode_value(previous.get("watermark"))
         reconciled_at = previous.get("reconciled_at")

@@ -192,7 +192,7 @@ def duckdb_secret_sql(name: str, secret_type: str, params: dict) -> str:
     """`CREATE OR REPLACE TEMPORARY SECRET` with `params`' connection settings (a `postgres` or
     `mysql` secret: HOST, PORT, DATABASE, USER, PASSWORD). An `ATTACH` naming the secret holds no
     password, and DuckDB shows the secret's PASSWORD as "redacted"."""
-    from featherbox.execute.lake import sql_string
+    from featherbox.sql import sql_string
 
     options = [f"TYPE {secret_type}", f"PORT {int(params['port'])}"]
     for option, key in (("HOST", "host"), ("DATABASE", "dbname"), ("USER", "user"), ("PASSWORD", "password")):
@@ -237,7 +237,7 @@ class Dialect:
     def probe(self, con, alias: str) -> None:
         """Run a trivial statement through the attached source `alias` (inside the lake transaction,
         whose COMMIT also ends the source's read transaction): raises when the server went away."""
-        from featherbox.execute.lake import sql_string
+        from featherbox.sql import sql_string
 
         con.execute(f"SELECT * FROM {self.query_function}({sql_string(alias)}, 'SELECT 1 AS fbox_alive')").fetchall()
 
@@ -260,7 +260,7 @@ class Dialect:
     def scan(self, con, alias: str, sql: str, table: str) -> str:
         """A DuckDB FROM item running `sql` at the source (through the attached `alias`), so its
         WHERE runs there; `table` is the source table it reads."""
-        from featherbox.execute.lake import sql_string
+        from featherbox.sql import sql_string
 
         return f"{self.query_function}({sql_string(alias)}, {sql_string(sql)})"
 

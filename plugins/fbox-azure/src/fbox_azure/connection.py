@@ -66,7 +66,7 @@ class AzureSettings:
             raise FeatherBoxError(f"azure: connecting to container {self.container} failed: {self.scrub(exc)}") from None
 
     def create_secret(self, con) -> None:
-        from featherbox.execute.lake import sql_string
+        from featherbox.sql import sql_string
 
         text = self.connection_string()
         name = "fbox_az_" + hashlib.sha256(f"{text}|{self.url()}".encode()).hexdigest()[:16]

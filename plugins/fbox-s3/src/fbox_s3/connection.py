@@ -83,7 +83,7 @@ class S3Settings:
 
     def create_secret(self, con, scope: str) -> None:
         """`CREATE OR REPLACE SECRET` for `scope` (an s3:// URL) on `con`'s database."""
-        from featherbox.execute.lake import sql_string
+        from featherbox.sql import sql_string
 
         options = ["TYPE s3", f"SCOPE {sql_string(scope)}"]
         if self.config.get("access_key"):

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from featherbox.errors import FeatherBoxError
-from featherbox.execute.lake import quote_ident
+from featherbox.sql import quote_ident
 from featherbox.tables.adapter import RelationalAdapter
 from featherbox.tables.column_mode import OPERATIONAL_KEYS
 from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of

@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 def new(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="Distribution name, e.g. fbox-weather (adapter type `weather`)."),
     directory: Optional[Path] = typer.Option(None, "--dir", "-d", help="Where to write the package (default: ./NAME)."),
     force: bool = typer.Option(False, "--force", "-f", help="Write into a directory that is not empty, overwriting files."),
@@ -24,11 +25,10 @@ def new(
     """Create a plugin package: pyproject with the entry point, an example adapter, its schema and contract tests."""
     from featherbox import __version__
     from featherbox.errors import FeatherBoxError
-    from featherbox.registry import default_registry
     from featherbox.scaffold.plugin_template import plugin_files
 
     names, files = plugin_files(name, __version__)
-    registry = default_registry()
+    registry = ctx.obj.registry
     if names.type_name in registry.adapters:
         owner = registry.provided_by.get(("adapter", names.type_name), "?")
         raise FeatherBoxError(
