@@ -103,6 +103,13 @@ class AdapterType(ABC):
     def on_delete(self) -> None:
         """Release what the source holds for this adapter (replication slots, ...) when it is deleted."""
 
+    def describe_failure(self, what: str, exc: BaseException) -> str:
+        """How the engine reports `exc`, raised while it did `what` for this adapter outside `load`
+        (the COMMIT of the load's transaction, which also ends the read transactions of sources the
+        load attached): naming the adapter and its file. Sources with a host name it too, and keep
+        passwords and connection strings out of the text."""
+        return f"adapter {self.name} ({self.spec.file}): {what} failed: {type(exc).__name__}: {exc}"
+
 
 @dataclass
 class LoadContext:

@@ -60,8 +60,9 @@ class RelationalAdapter(AdapterType):
             return f"query table {shown(table['name'])}"
         return f"table {shown(self.dialect.source_schema(self))}.{shown(table['name'])}"
 
-    def _failure(self, what: str, exc: BaseException) -> FeatherBoxError:
-        """`exc` (from a driver or DuckDB) as an error naming the adapter, the host and `what` failed."""
+    def _failure(self, what: str, exc: BaseException, note: str = "") -> FeatherBoxError:
+        """`exc` (from a driver or DuckDB) as an error naming the adapter, the host and `what` failed
+        (`note`: said after "failed")."""
         try:
             dsn = self.dialect.attach_dsn(self.params)
         except Exception:
@@ -69,7 +70,13 @@ class RelationalAdapter(AdapterType):
         reason = scrub(exc, self.params, dsn).strip()
         if not reason or reason.endswith(":"):  # e.g. MySQL's client when the server vanished mid-read
             reason = f"{reason or type(exc).__name__} (no reason given: the connection to the server was probably lost)"
-        return FeatherBoxError(f"{self._where()}: {what} failed: {reason}")
+        return FeatherBoxError(f"{self._where()}: {what} failed{note}: {reason}")
+
+    def describe_failure(self, what: str, exc: BaseException) -> str:
+        note = ""
+        if getattr(self, "_reads", None) is not None:  # the load read through the attached source
+            note = " (it also ends the load's read transaction on the source: was the connection to the source lost?)"
+        return str(self._failure(what, exc, note))
 
     @contextmanager
     def _step(self, what: str):
