@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from featherbox.errors import FeatherBoxError
 from featherbox.execute.lake import quote_ident, sql_string
-from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
+from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult, SourceUnreachable
 from featherbox.tables import lake_table
 from featherbox.tables.connection import Dialect, connection_params, scrub, shown
 
@@ -147,13 +147,15 @@ class RelationalAdapter(AdapterType):
         return [t if isinstance(t, dict) else {"name": t} for t in tables]
 
     def _connect(self):
+        """A DB-API connection to the source; `SourceUnreachable` when there is none (a wrong
+        setting in the adapter file stays a plain FeatherBoxError)."""
+        p = self.params
         try:
-            return self.dialect.connect(self.params)
-        except FeatherBoxError:
-            raise
+            return self.dialect.connect(p)
+        except FeatherBoxError as exc:  # the dialect's own words
+            raise SourceUnreachable(f"{self._where()}: {exc}") from None
         except Exception as exc:
-            p = self.params
-            raise FeatherBoxError(
+            raise SourceUnreachable(
                 f"{self._where()}: cannot connect (port {p['port']}, database {p['dbname']}, user {p['user']}): "
                 f"{scrub(exc, p)}"
             ) from None
@@ -206,7 +208,8 @@ class RelationalAdapter(AdapterType):
     def _planned_tables(self) -> list[dict]:
         """`keyed_tables` when planning: a configured key or column the source does not have is
         reported now. A source that cannot be reached is reported by `detect` or `load` instead
-        (unless the tables are not listed: then they cannot be known without it)."""
+        (when the tables are not listed, `_connect`'s SourceUnreachable lets the graph use the
+        tables of the last load)."""
         if self._declared() is None:
             return self.keyed_tables()
         try:
