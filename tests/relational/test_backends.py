@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from featherbox.testing import write_project
 
 from dbtest import fbox, plan_actions, query
@@ -46,6 +47,63 @@ def test_postgresql_database_end_to_end(pg, tmp_path):
     tables = {r[0] for r in pg.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'fbox_meta'")}
     assert {"fbox_deployments", "ducklake_snapshot"} <= tables
     assert pg.rows("SELECT count(*) FROM fbox_meta.fbox_deployments WHERE status = 'completed'") == [(3,)]
+
+
+def _pg_objects(source) -> list[tuple]:
+    """Every table and schema of the database that is not PostgreSQL's own."""
+    return source.rows(
+        "SELECT 'table', table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') UNION ALL "
+        "SELECT 'schema', nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+        "AND nspname NOT IN ('information_schema', 'public')"
+    )
+
+
+@pytest.mark.parametrize("schema", [None, "fbox_meta"])
+def test_read_only_commands_create_nothing_in_a_new_postgresql_database(pg, tmp_path, schema):
+    """plan, status, graph, logs and query on a project that never ran leave the server's database as
+    it was (no DuckLake catalog, no run history, no schema), as they leave a SQLite project's folder."""
+    database = pg.config_yaml() + "\n  type: postgresql\n" + (f"  schema: {schema}\n" if schema else "")
+    project = write_project(tmp_path / "p", {
+        "project.yml": "database:\n" + database,
+        "adapters/src.yml": "type: localfile\nconfig: {base_path: sample}\npath: '*.csv'\n",
+        "sample/a.csv": "kind,v\na,1\nb,2\n",
+        "models/summary.yml": "sql: SELECT kind, sum(v) AS total FROM main.src GROUP BY kind",
+    })
+    assert sorted((a["node"], a["action"]) for a in plan_actions(project)) == [("main.summary", "create"), ("src", "create")]
+    assert "new adapter" in fbox(project, "status").stdout
+    fbox(project, "graph", "--status")
+    assert "no runs yet" in fbox(project, "logs", check=False).stderr
+    assert query(project, "SELECT 42 AS answer") == [{"answer": 42}]
+    assert _pg_objects(pg) == []
+    fbox(project, "run")
+    assert query(project, "SELECT kind, total FROM main.summary ORDER BY kind") == [
+        {"kind": "a", "total": 1}, {"kind": "b", "total": 2}]
+    assert ("table", f"{schema or 'public'}.ducklake_metadata") in _pg_objects(pg)
+    assert plan_actions(project) == []
+    assert "src" in fbox(project, "status").stdout
+
+
+def test_mysql_catalog_exists_creates_nothing(my, tmp_path):
+    """The MySQL project database (refused by project.yml until DuckLake supports it, see below) tells
+    a never-run project by DuckLake's tables, through its own client, creating nothing."""
+    import duckdb
+    from featherbox.execute.extensions import load_extensions
+    from fbox_mysql.backend import MySQLBackend
+
+    config = {"type": "mysql", **{k: v for k, v in my.params.items() if v != ""}, "dbname": my.dbname}
+    backend = MySQLBackend(config, tmp_path)
+    assert backend.catalog_exists() is False
+    assert my.rows(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{my.dbname}'") == []
+    con = duckdb.connect()
+    try:
+        load_extensions(con, ["ducklake", *backend.duckdb_extensions()])
+        backend.prepare(con)
+        options = ", ".join(f"{k} {v}" for k, v in backend.ducklake_options().items())
+        con.execute(f"ATTACH 'ducklake:{backend.ducklake_catalog()}' AS lake (DATA_PATH '{tmp_path}/data/', {options})")
+    finally:
+        con.close()
+    assert MySQLBackend(config, tmp_path).catalog_exists() is True
 
 
 def test_mysql_database_is_refused_until_ducklake_supports_it(my, tmp_path):

@@ -3,7 +3,6 @@ resumable initial snapshot, on PostgreSQL and MariaDB, through the CLI."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -103,23 +102,26 @@ def test_soft_delete_removes_rows(db, tmp_path, form):
     assert rows == source_rows(db, live) and 2 in [r[0] for r in rows]
 
 
-def test_hard_delete_found_by_reconciliation(db, tmp_path):
+def test_hard_delete_found_by_reconciliation(db, tmp_path, monkeypatch):
     seed(db)
     execute(db, "UPDATE items SET deleted_at = updated_at WHERE id = 9")
-    project = project_for(db, tmp_path, "  reconcile: 1s\n  soft_delete: {column: deleted_at}\n")
+    project = project_for(db, tmp_path, "  reconcile: 1d\n  soft_delete: {column: deleted_at}\n")
+    monkeypatch.setenv("FBOX_NOW", "2030-01-01T12:00:00")  # FeatherBox's clock (featherbox.clock), not the machine's
     fbox(project, "run")
-    loaded = time.monotonic()
     assert lake_rows(project) == source_rows(db, "WHERE deleted_at IS NULL")
     # hard deletes are invisible to the watermark; a soft delete that did not bump updated_at too
     execute(db, "DELETE FROM items WHERE id IN (4, 5)")
     execute(db, "UPDATE items SET deleted_at = updated_at WHERE id = 6")
-    time.sleep(max(0.0, loaded + 1.2 - time.monotonic()))  # reconcile: 1s, counted from before `loaded`
+    monkeypatch.setenv("FBOX_NOW", "2030-01-02T11:59:00")
+    assert plan_actions(project) == []  # a day has not passed since the first load's reconciliation
+    monkeypatch.setenv("FBOX_NOW", "2030-01-02T12:00:00")
     actions = plan_actions(project)
     assert len(actions) == 1 and "reconciliation due" in actions[0]["reason"], actions
     fbox(project, "run")
     rows = lake_rows(project)
     assert rows == source_rows(db, "WHERE deleted_at IS NULL")
     assert [r[0] for r in rows] == [1, 2, 3, 7, 8, 10]
+    assert plan_actions(project) == []  # reconciled at the clock's 2030-01-02T12:00: not due again
 
 
 def test_reconcile_not_due_keeps_rows_and_does_not_reload(db, tmp_path):

@@ -105,3 +105,32 @@ def test_source_killed_during_the_copy_is_named(server, tmp_path):
             pass  # its server is gone
     assert server.killed, result.stdout + result.stderr
     assert_named_and_nothing_committed(result, server, project)
+
+
+def test_source_killed_just_before_the_commit_is_named(server, tmp_path, monkeypatch):
+    """The source dies after the load's last check of its connection, before the lake's COMMIT (which
+    also ends the source's read transaction): the failed commit names the adapter and the host, in the
+    run's log (it is tried again, as a commit that failed) and in the error the run ends with."""
+    import featherbox.execute.runner as runner_module
+
+    seed(server, 10)
+    project = project_for(server, tmp_path)
+    real = runner_module.record_versions
+
+    def killed_first(*args, **kwargs):  # after the load returned, just before the COMMIT
+        server.kill()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "record_versions", killed_first)
+    result = fbox(project, "run", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    title = "PostgreSQL" if server.kind == "postgresql" else "MySQL"
+    where = f"adapter src ({project / 'adapters' / 'src.yml'}), {title} at 127.0.0.1:{server.params['port']}"
+    assert where in out, out
+    log = fbox(project, "logs").stdout
+    commits = [line for line in log.splitlines() if "COMMIT" in line or "Failed to commit" in line]
+    assert commits and all(f"{where}: the commit of its load failed" in line for line in commits), log
+    assert PASSWORD not in out + log
+    with lake(project) as query:
+        assert query("SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'src'") == [{"n": 0}]

@@ -1,8 +1,9 @@
 """The time FeatherBox judges ages by: read here, and only here.
 
 `now()` is what `max_age` is measured against (the planner), when the no-op shortcut's digest runs out
-(`state.summary`), the `built_at` recorded with a node's version (`state.versions`), and the ages that
-`fbox status` and `fbox graph` show.
+(`state.summary`), the `built_at` recorded with a node's version (`state.versions`), when a column-mode
+`reconcile` is due and the times it records (`tables.column_mode`), and the ages that `fbox status` and
+`fbox graph` show.
 
 `FBOX_NOW` sets it, **for tests**: an ISO 8601 time (`2026-01-01T12:00:00`; without an offset it is
 UTC). A test that needs a model to be past its `max_age` moves this clock forward instead of sleeping,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from featherbox.errors import FeatherBoxError
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -19,6 +21,14 @@ class DeadlineExceeded(Exception):
 
 class NotImplementedSource(Exception):
     """Raised when a project uses a type whose plugin is installed but does not implement it yet."""
+
+
+class SourceUnreachable(FeatherBoxError):
+    """The adapter's source cannot be reached (a server that is down, a file that is gone).
+
+    Raised by `output_tables()` when it cannot know its tables without the source: the graph is then
+    built with the tables the adapter's last successful load wrote, and the adapter fails on its own
+    when it is checked (`detect`) or loaded. The message names the adapter and where its source is."""
 
 
 @dataclass
@@ -60,7 +70,8 @@ class AdapterType(ABC):
 
     @abstractmethod
     def output_tables(self) -> list[str]:
-        """Qualified names (`schema.table`) of the lake tables this adapter writes."""
+        """Qualified names (`schema.table`) of the lake tables this adapter writes. Raise
+        `SourceUnreachable` when they cannot be known because the source cannot be reached."""
 
     @classmethod
     def config_issues(cls, document: dict) -> list[tuple[str, str]]:
@@ -102,6 +113,13 @@ class AdapterType(ABC):
 
     def on_delete(self) -> None:
         """Release what the source holds for this adapter (replication slots, ...) when it is deleted."""
+
+    def describe_failure(self, what: str, exc: BaseException) -> str:
+        """How the engine reports `exc`, raised while it did `what` for this adapter outside `load`
+        (the COMMIT of the load's transaction, which also ends the read transactions of sources the
+        load attached): naming the adapter and its file. Sources with a host name it too, and keep
+        passwords and connection strings out of the text."""
+        return f"adapter {self.name} ({self.spec.file}): {what} failed: {type(exc).__name__}: {exc}"
 
 
 @dataclass

@@ -70,18 +70,58 @@ class Workspace:
     @cached_property
     def graph(self):
         from featherbox.errors import ConfigIssue, ConfigError
-        from featherbox.extension import NotImplementedSource
+        from featherbox.extension import NotImplementedSource, SourceUnreachable
         from featherbox.graph.dag import build_graph
 
-        tables, issues = {}, []
+        tables, issues, unreachable = {}, [], {}
         for name, adapter in self.backends.adapters.items():
             try:
                 tables[name] = adapter.output_tables()
+            except SourceUnreachable as exc:
+                unreachable[name] = exc
             except (FeatherBoxError, NotImplementedSource) as exc:
                 issues.append(ConfigIssue(adapter.spec.file, "", str(exc)))
+        if unreachable:
+            # the tables the adapter's last load wrote stand in: the graph is built, and the adapter
+            # fails on its own when it is checked or loaded (its downstream is skipped)
+            recorded, why = self._recorded_tables()
+            for name, exc in unreachable.items():
+                if recorded.get(name):
+                    tables[name] = recorded[name]
+                    continue
+                missing = why or "it never loaded, so no earlier load's tables can stand in"
+                issues.append(ConfigIssue(
+                    self.backends.adapters[name].spec.file, "",
+                    f"{str(exc).strip()}\n    Its tables are not listed (`tables:`), so they are only known from the source, "
+                    f"and {missing}; list them under `tables:`, or run when the source can be reached",
+                ))
         if issues:
             raise ConfigError(issues)
         return build_graph(tables, self.project.models, self.parser)
+
+    #: each node's current version, once `plan` has read them (the graph's fallback uses them)
+    _known_versions = None
+
+    def _recorded_tables(self) -> tuple[dict[str, list[str]], str]:
+        """node -> the tables its current version (its last successful build) wrote, read from the
+        lake (read-only, creating nothing); and why there are none when the lake could not be read."""
+        from featherbox.execute.lake import open_lake
+        from featherbox.state.objects import LakeObjects
+        from featherbox.state.versions import current_versions
+
+        versions = self._known_versions
+        if versions is None:
+            try:
+                if self.backends.database.catalog_exists() is False:
+                    return {}, ""
+                con = open_lake(self.project, self.backends, read_only=True)
+                try:
+                    versions = current_versions(con, LakeObjects.read(con, self.backends.database))
+                finally:
+                    con.close()
+            except FeatherBoxError as exc:
+                return {}, f"the tables its last load wrote could not be read from the lake ({exc})"
+        return {node: list(version.tables) for node, version in versions.items()}, ""
 
     def open_lake(self, for_writing: bool = True, read_only: bool | None = None):
         """The lake; `for_writing` also creates FeatherBox's state tables on a new project.
@@ -150,6 +190,7 @@ class Workspace:
         from featherbox.state.versions import current_versions
 
         versions = current_versions(con, objects if objects is not None else LakeObjects.read(con, self.backends.database))
+        self._known_versions = versions
         plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
         plan.moves = [(m.old, m.new) for m in (moved or self._layout_moves(versions))]
         return plan, versions

@@ -28,6 +28,7 @@ def query(
 
     from featherbox.errors import FeatherBoxError
     from featherbox.execute.lake import NO_LAKE_DATA_PATH
+    from featherbox.sql import metadata_prefix
 
     fmt = "json" if as_json else fmt
     if fmt not in ("table", "csv", "json"):
@@ -69,7 +70,7 @@ def query(
             headers = [d[0] for d in cursor.description] if cursor.description else []
             results.append((statement, headers, cursor.fetchall() if headers else []))
         if ws.lake_missing and con.execute(
-            "SELECT max(snapshot_id) FROM __ducklake_metadata_lake.ducklake_snapshot"
+            f"SELECT max(snapshot_id) FROM {metadata_prefix(ws.backends.database)}.ducklake_snapshot"
         ).fetchone()[0]:
             raise FeatherBoxError(
                 "this project has no lake yet, so what the SQL wrote into it was not kept; `fbox run` creates the lake"

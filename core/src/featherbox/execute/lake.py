@@ -29,7 +29,10 @@ def open_lake(
         backends.storage.prepare(con)
         backends.database.prepare(con)  # e.g. the DuckDB secret holding the catalog's password
         if missing:
-            con.execute(f"ATTACH 'ducklake::memory:' AS {LAKE} (DATA_PATH {sql_string(NO_LAKE_DATA_PATH)})")
+            # the catalog's own schema too, where the backend sets one: `metadata_prefix` names it
+            schema = backends.database.ducklake_options().get("METADATA_SCHEMA")
+            options = f"DATA_PATH {sql_string(NO_LAKE_DATA_PATH)}" + (f", METADATA_SCHEMA {schema}" if schema else "")
+            con.execute(f"ATTACH 'ducklake::memory:' AS {LAKE} ({options})")
         else:
             _attach(con, backends, read_only)
         con.execute(f"USE {LAKE}")

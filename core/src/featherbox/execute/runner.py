@@ -65,6 +65,14 @@ class EmptyResultError(FeatherBoxError):
     pass
 
 
+class CommitFailed(FeatherBoxError):
+    """An adapter's COMMIT failed (`cause`: DuckDB's error); the message names the adapter."""
+
+    def __init__(self, message: str, cause: Exception):
+        super().__init__(message)
+        self.cause = cause
+
+
 @dataclass
 class Attempt:
     """One transaction's outcomes (in the order of its actions); on failure the node that failed and
@@ -250,8 +258,14 @@ class Runner:
                 self._timed_out.set()
                 raise DeadlineExceeded("the run's deadline passed before the commit")
             committing = time.monotonic()
-            with self._commit_lock:
-                cursor.execute("COMMIT")
+            try:
+                with self._commit_lock:
+                    cursor.execute("COMMIT")
+            except duckdb.Error as exc:
+                named = self._commit_failed(action, exc)
+                if named is None:
+                    raise
+                raise named from exc
             share = (time.monotonic() - committing) / len(outcomes)  # the commit's cost, shared out
             with self._lock:
                 self.versions.update(built)
@@ -262,7 +276,8 @@ class Runner:
             return Attempt(outcomes)
         except Exception as exc:
             _rollback(cursor)
-            if isinstance(exc, DeadlineExceeded) or (self._timed_out.is_set() and _is_interrupt(exc)):
+            cause = exc.cause if isinstance(exc, CommitFailed) else exc
+            if isinstance(exc, DeadlineExceeded) or (self._timed_out.is_set() and _is_interrupt(cause)):
                 self._timed_out.set()
                 return Attempt([self._timed_out_outcome(a.node, time.monotonic() - node_started) for a in actions])
             error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, FeatherBoxError) else str(exc)
@@ -272,11 +287,24 @@ class Runner:
             outcomes = [
                 failed if a is action else NodeOutcome(a.node, FAILED, error=f"rolled back with {action.node}") for a in actions
             ]
-            return Attempt(outcomes, failed, isinstance(exc, duckdb.TransactionException))
+            return Attempt(outcomes, failed, isinstance(cause, duckdb.TransactionException))
         finally:
             with self._lock:
                 self._running.pop(key, None)
             cursor.close()
+
+    def _commit_failed(self, action: Action, exc: duckdb.Error) -> CommitFailed | None:
+        """A failed COMMIT of an adapter's load, as an error the adapter words (naming itself and, for a
+        database, its host: the commit also ends the read transaction of the source the load
+        attached, so a source that went away after the load fails it). None for other commits."""
+        if action.kind != ADAPTER or action.action == DESTROY or action.node not in self.adapters:
+            return None
+        adapter = self.adapters[action.node]
+        try:
+            message = adapter.describe_failure("the commit of its load", exc)
+        except Exception:  # a plugin's wording must not hide the failure itself
+            message = f"adapter {action.node} ({adapter.spec.file}): the commit of its load failed: {type(exc).__name__}: {exc}"
+        return CommitFailed(message, exc)
 
     def _past_deadline(self) -> bool:
         return self._timed_out.is_set() or (self._deadline is not None and time.monotonic() >= self._deadline)

@@ -33,9 +33,9 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from featherbox.errors import FeatherBoxError
-from featherbox.sql import quote_ident, sql_string
+from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult, SourceUnreachable
 from featherbox.layout import adapter_schema
-from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
+from featherbox.sql import quote_ident, sql_string
 from featherbox.tables import lake_table
 from featherbox.tables.connection import Dialect, connection_params, scrub, shown
 
@@ -61,8 +61,9 @@ class RelationalAdapter(AdapterType):
             return f"query table {shown(table['name'])}"
         return f"table {shown(self.dialect.source_schema(self))}.{shown(table['name'])}"
 
-    def _failure(self, what: str, exc: BaseException) -> FeatherBoxError:
-        """`exc` (from a driver or DuckDB) as an error naming the adapter, the host and `what` failed."""
+    def _failure(self, what: str, exc: BaseException, note: str = "") -> FeatherBoxError:
+        """`exc` (from a driver or DuckDB) as an error naming the adapter, the host and `what` failed
+        (`note`: said after "failed")."""
         try:
             dsn = self.dialect.attach_dsn(self.params)
         except Exception:
@@ -70,7 +71,13 @@ class RelationalAdapter(AdapterType):
         reason = scrub(exc, self.params, dsn).strip()
         if not reason or reason.endswith(":"):  # e.g. MySQL's client when the server vanished mid-read
             reason = f"{reason or type(exc).__name__} (no reason given: the connection to the server was probably lost)"
-        return FeatherBoxError(f"{self._where()}: {what} failed: {reason}")
+        return FeatherBoxError(f"{self._where()}: {what} failed{note}: {reason}")
+
+    def describe_failure(self, what: str, exc: BaseException) -> str:
+        note = ""
+        if getattr(self, "_reads", None) is not None:  # the load read through the attached source
+            note = " (it also ends the load's read transaction on the source: was the connection to the source lost?)"
+        return str(self._failure(what, exc, note))
 
     @contextmanager
     def _step(self, what: str):
@@ -141,13 +148,15 @@ class RelationalAdapter(AdapterType):
         return [t if isinstance(t, dict) else {"name": t} for t in tables]
 
     def _connect(self):
+        """A DB-API connection to the source; `SourceUnreachable` when there is none (a wrong
+        setting in the adapter file stays a plain FeatherBoxError)."""
+        p = self.params
         try:
-            return self.dialect.connect(self.params)
-        except FeatherBoxError:
-            raise
+            return self.dialect.connect(p)
+        except FeatherBoxError as exc:  # the dialect's own words
+            raise SourceUnreachable(f"{self._where()}: {exc}") from None
         except Exception as exc:
-            p = self.params
-            raise FeatherBoxError(
+            raise SourceUnreachable(
                 f"{self._where()}: cannot connect (port {p['port']}, database {p['dbname']}, user {p['user']}): "
                 f"{scrub(exc, p)}"
             ) from None
@@ -205,7 +214,8 @@ class RelationalAdapter(AdapterType):
     def _planned_tables(self) -> list[dict]:
         """`keyed_tables` when planning: a configured key or column the source does not have is
         reported now. A source that cannot be reached is reported by `detect` or `load` instead
-        (unless the tables are not listed: then they cannot be known without it)."""
+        (when the tables are not listed, `_connect`'s SourceUnreachable lets the graph use the
+        tables of the last load)."""
         if self._declared() is None:
             return self.keyed_tables()
         try:

@@ -34,6 +34,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from featherbox import clock
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident
 from featherbox.extension import Detection
@@ -52,7 +53,8 @@ DELETED = "fbox_deleted"  # 1 when a row read past the watermark is soft-deleted
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """When reconciliations and snapshots are judged and recorded: FeatherBox's clock (`FBOX_NOW`)."""
+    return clock.now()
 
 
 class ColumnMode:

@@ -61,6 +61,33 @@ class MySQLBackend(MetadataBackend):
     def duckdb_extensions(self) -> list[str]:
         return ["mysql"]
 
+    def catalog_exists(self) -> bool:
+        """Whether DuckLake's catalog tables (`ducklake_metadata`) are in the database: asked through
+        the MySQL client, so a project that never ran gets no table."""
+        if getattr(self, "_catalog_seen", False):
+            return True
+        p = self.params
+        con = self.connect()
+        try:
+            cur = con.cursor()
+            try:
+                cur.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                    "AND table_name = 'ducklake_metadata'"
+                )
+                found = cur.fetchone()[0]
+            finally:
+                cur.close()
+        except Exception as exc:
+            raise FeatherBoxError(
+                f"project database (mysql at {p['host']}:{p['port']}, database {p['dbname']}): "
+                f"cannot look for the lake's catalog: {scrub(exc, p)}"
+            ) from None
+        finally:
+            con.close()
+        self._catalog_seen = bool(found)  # once there, it stays; a missing one may be made by a run
+        return self._catalog_seen
+
     def connect(self, lake=None):
         p = self.params
         try:

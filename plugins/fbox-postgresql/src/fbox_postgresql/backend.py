@@ -86,6 +86,28 @@ class PostgresBackend(MetadataBackend):
                 f"project database (postgresql at {p['host']}:{p['port']}, database {p['dbname']}): cannot connect: {scrub(exc, p)}"
             ) from None
 
+    def catalog_exists(self) -> bool:
+        """Whether DuckLake's catalog tables are in the configured schema (`ducklake_metadata`):
+        asked through psycopg, so a project that never ran gets no schema and no table."""
+        if getattr(self, "_catalog_seen", False):
+            return True
+        p = self.params
+        con = self._connect()
+        try:
+            found = con.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = 'ducklake_metadata')",
+                (self.schema,),
+            ).fetchone()[0]
+        except Exception as exc:
+            raise FeatherBoxError(
+                f"project database (postgresql at {p['host']}:{p['port']}, database {p['dbname']}): "
+                f"cannot look for the lake's catalog in schema {self.schema}: {scrub(exc, p)}"
+            ) from None
+        finally:
+            con.close()
+        self._catalog_seen = bool(found)  # once there, it stays; a missing one may be made by a run
+        return self._catalog_seen
+
     def _ensure_schema(self) -> None:
         con = self._connect()
         try:

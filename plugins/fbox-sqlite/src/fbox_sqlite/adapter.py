@@ -37,12 +37,12 @@ class SQLiteDialect(Dialect):
 
         path = params["path"]
         if not Path(path).exists():
-            raise FeatherBoxError(f"SQLite file {path} does not exist")
+            raise FeatherBoxError("the file does not exist")  # the adapter names it (RelationalAdapter._connect)
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             con.execute("SELECT count(*) FROM sqlite_master").fetchall()
         except sqlite3.Error as exc:
-            raise FeatherBoxError(f"cannot read {path}: {exc}") from None
+            raise FeatherBoxError(f"cannot read the file: {exc}") from None
         return con
 
     def attach_dsn(self, params: dict) -> str:
