@@ -1,14 +1,13 @@
-"""`featherbox.testing.AdapterContract` run against every first-party adapter type.
+"""`featherbox.testing.AdapterContract` run against the first-party adapter types whose tests need
+servers (localfile and sqlite have theirs in plugins/fbox-localfile/tests and plugins/fbox-sqlite/tests).
 
-localfile and sqlite run everywhere. s3, gcs and azure use the object-store servers of
-tests/objectstores/conftest.py (moto, gcp-storage-emulator, azurite); postgresql and mysql use the
+s3, gcs and azure use the object-store servers of tests/objectstores/conftest.py (moto, gcp-storage-emulator, azurite); postgresql and mysql use the
 database servers of tests/relational/conftest.py. Those fixtures skip when their server cannot be
 started or reached, and fail instead under CI=true, as in their own test modules.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import pytest
@@ -21,70 +20,6 @@ from objectstores.helpers import csv_gz, hourly_name, rows_for
 
 HOURLY = "[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH].csv.gz"
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 1, 2)]
-
-
-class TestLocalFileContract(AdapterContract):
-    @pytest.fixture
-    def adapter_type(self):
-        from fbox_localfile.adapter import LocalFileAdapter
-
-        return LocalFileAdapter
-
-    @pytest.fixture
-    def valid_config(self):
-        return {"type": "localfile", "config": {"base_path": "sources"}, "path": "events/*.csv", "format": "csv"}
-
-    @pytest.fixture
-    def project_files(self):
-        return {
-            "sources/events/a.csv": "id,name\n1,alpha\n2,beta\n",
-            "sources/events/b.csv": "id,name\n3,gamma\n",
-        }
-
-
-class TestLocalFileGzipTimePatternContract(AdapterContract):
-    """The same adapter with gzipped hourly files and the content strategy."""
-
-    @pytest.fixture
-    def adapter_type(self):
-        from fbox_localfile.adapter import LocalFileAdapter
-
-        return LocalFileAdapter
-
-    @pytest.fixture
-    def valid_config(self):
-        return {"type": "localfile", "config": {"base_path": "logs"}, "path": HOURLY, "format": "csv",
-                "update_strategy": "content"}
-
-    @pytest.fixture
-    def project_files(self):
-        return {f"logs/{hourly_name(t, '')[1:]}": csv_gz(rows_for(t)) for t in HOURS}
-
-
-class TestSQLiteContract(AdapterContract):
-    @pytest.fixture
-    def adapter_type(self):
-        from fbox_sqlite.adapter import SQLiteAdapter
-
-        return SQLiteAdapter
-
-    @pytest.fixture
-    def valid_config(self):
-        return {"type": "sqlite", "config": {"path": "shop.sqlite"}, "tables": ["users", "orders"]}
-
-    @pytest.fixture
-    def project_files(self, tmp_path):
-        db = tmp_path / "seed.sqlite"
-        con = sqlite3.connect(db)
-        con.executescript(
-            "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
-            "INSERT INTO users VALUES (1, 'ann'), (2, 'bob');"
-            "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER, amount REAL);"
-            "INSERT INTO orders VALUES (10, 1, 9.5), (11, 2, 3.25), (12, 1, 1.0);"
-        )
-        con.commit()
-        con.close()
-        return {"shop.sqlite": db.read_bytes()}
 
 
 # --- object stores ---------------------------------------------------------------------------
@@ -172,6 +107,10 @@ class TestPostgreSQLContract(AdapterContract):
     def valid_config(self, pg):
         return _relational_config(pg, "postgresql")
 
+    @pytest.fixture
+    def add_rows(self, pg):
+        return lambda root: pg.sql("INSERT INTO items VALUES (4, 'four'), (5, 'five')")
+
 
 class TestMySQLContract(AdapterContract):
     @pytest.fixture
@@ -183,3 +122,7 @@ class TestMySQLContract(AdapterContract):
     @pytest.fixture
     def valid_config(self, my):
         return _relational_config(my, "mysql")
+
+    @pytest.fixture
+    def add_rows(self, my):
+        return lambda root: my.sql("INSERT INTO items VALUES (4, 'four'), (5, 'five')")

@@ -187,9 +187,10 @@ def test_fbox_plugins_lists_versions_and_types():
     plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
     assert plugins["localfile"]["distribution"] == "fbox-localfile"
     assert plugins["localfile"]["version"] == "0.1.0"
-    assert plugins["localfile"]["types"] == {"adapter": ["localfile"], "storage": ["local"]}
-    assert plugins["sqlite"]["types"] == {"adapter": ["sqlite"], "database": ["sqlite"]}
-    assert "filename" in plugins["featherbox.builtin.strategies"]["types"]["strategy"]
+    assert plugins["localfile"]["types"] == {"adapter": ["localfile"]}
+    assert plugins["featherbox"]["types"]["storage"] == ["local"] and plugins["featherbox"]["types"]["database"] == ["sqlite"]
+    assert plugins["sqlite"]["types"] == {"adapter": ["sqlite"]}
+    assert "filename" in plugins["featherbox"]["types"]["strategy"]
     table = fbox("plugins")
     assert "fbox-localfile" in table.stdout
 

@@ -12,7 +12,7 @@ from featherbox import hookspecs
 
 ENTRY_POINT_GROUP = "featherbox"
 DISABLE_ENV = "FBOX_DISABLE_PLUGINS"
-BUILTIN_MODULES = ("featherbox.builtin.strategies",)
+BUILTIN_MODULES = ("featherbox.builtin.strategies", "featherbox.builtin.defaults")
 
 
 @dataclass

@@ -15,7 +15,6 @@ from featherbox.plugins import PluginReport
 #: first-party distributions, so an unknown type can name what to install
 KNOWN_DISTRIBUTIONS = {
     "localfile": "fbox-localfile",
-    "local": "fbox-localfile",
     "s3": "fbox-s3",
     "gcs": "fbox-gcs",
     "azure": "fbox-azure",

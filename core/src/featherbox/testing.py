@@ -49,7 +49,11 @@ class AdapterContract:
     - `adapter_env`: environment variables the documents' `$VAR`s need; default none;
     - `broken_config`: a document the adapter's schema must reject; default `valid_config` with
       `config:` replaced by `{"fbox_contract_not_an_option": true}` (override it if your schema
-      accepts that, i.e. has no required `config` keys and allows unknown ones).
+      accepts that, i.e. has no required `config` keys and allows unknown ones);
+    - `add_rows`: a function `add_rows(project_dir)` that adds rows to the source, for the increment
+      tests (a new file, new rows in a table); without it those tests are skipped;
+    - `break_source`: a function `break_source(project_dir)` that adds data the next load must fail
+      on (a corrupt file, a table the adapter cannot read); without it that test is skipped.
 
     The adapter file is `adapters/<adapter_name>.yml` (`adapter_name = "contract"` by default).
     """
@@ -81,6 +85,14 @@ class AdapterContract:
     @pytest.fixture
     def broken_config(self, valid_config) -> dict:
         return {**valid_config, "config": {"fbox_contract_not_an_option": True}}
+
+    @pytest.fixture
+    def add_rows(self):
+        return None
+
+    @pytest.fixture
+    def break_source(self):
+        return None
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -213,3 +225,91 @@ class AdapterContract:
         with pytest.raises(FeatherBoxError) as error:
             self.workspace(contract_project).graph
         assert str(file) in str(error.value), f"the error does not name {file}:\n{error.value}"
+
+    def test_an_increment_loads_the_new_rows_once(self, contract_project, add_rows):
+        if add_rows is None:
+            pytest.skip(f"{type(self).__name__} gives no `add_rows` fixture")
+        self.run(contract_project)
+        tables = self.workspace(contract_project).backends.adapters[self.adapter_name].output_tables()
+        before = sum(self.row_counts(self.workspace(contract_project), tables).values())
+        add_rows(contract_project)
+        plan, _ = self.run(contract_project)
+        assert self.adapter_name in {a.node for a in plan.actions}, "the run after add_rows did not load the adapter"
+        after = sum(self.row_counts(self.workspace(contract_project), tables).values())
+        assert after > before, f"the increment added no rows ({before} before, {after} after)"
+        plan, _ = self.run(contract_project)
+        assert plan.empty, "the run after the increment did work again: " + ", ".join(f"{a.action} {a.node}" for a in plan.actions)
+
+    def test_a_failing_load_commits_nothing(self, contract_project, add_rows, break_source):
+        if break_source is None:
+            pytest.skip(f"{type(self).__name__} gives no `break_source` fixture")
+        from featherbox.workspace import RunOptions
+
+        self.run(contract_project)
+        tables = self.workspace(contract_project).backends.adapters[self.adapter_name].output_tables()
+        before = self.row_counts(self.workspace(contract_project), tables)
+        if add_rows is not None:
+            add_rows(contract_project)  # good rows in the same load must not land either
+        break_source(contract_project)
+        _, result = self.workspace(contract_project).run(RunOptions())
+        outcome = result.outcomes.get(self.adapter_name)
+        assert outcome is not None and outcome.status == "failed", f"the load did not fail: {outcome}"
+        assert outcome.error, "the failed load gave no error"
+        assert self.row_counts(self.workspace(contract_project), tables) == before, "a failed load changed the tables"
+        ws = self.workspace(contract_project)
+        con = ws.open_lake(for_writing=False)
+        try:
+            plan, _ = ws.plan(con)
+        finally:
+            con.close()
+        assert self.adapter_name in {a.node for a in plan.actions}, "after a failed load the adapter is not planned again"
+
+    def test_a_killed_load_loses_and_duplicates_nothing(self, contract_project, tmp_path):
+        """The first `fbox run` is SIGKILLed after the adapter's `load` returned, before its transaction
+        commits; the next run must end with the same tables as a copy of the project never killed."""
+        import os
+        import shutil
+        import signal
+        import subprocess
+        import sys
+        import time
+
+        reference = tmp_path / "reference"
+        shutil.copytree(contract_project, reference)
+        mark = tmp_path / "loaded.mark"
+        cls = type(self.workspace(contract_project).backends.adapters[self.adapter_name])
+        code = (
+            "import importlib, sys, time\n"
+            f"cls = importlib.import_module({cls.__module__!r})\n"
+            f"for part in {cls.__qualname__!r}.split('.'): cls = getattr(cls, part)\n"
+            "original = cls.load\n"
+            "def load(self, ctx):\n"
+            "    result = original(self, ctx)\n"
+            f"    open({str(mark)!r}, 'w').close()\n"
+            "    time.sleep(300)\n"
+            "    return result\n"
+            "cls.load = load\n"
+            f"sys.argv = ['fbox', '-C', {str(contract_project)!r}, 'run']\n"
+            "from featherbox.cli.app import main\n"
+            "main()\n"
+        )
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            waited = 0.0
+            while not mark.exists():
+                if process.poll() is not None:
+                    pytest.fail(f"`fbox run` ended before the load returned:\n{process.stdout.read().decode(errors='replace')}")
+                if waited > 240:
+                    pytest.fail("the load did not return within 240 s")
+                time.sleep(0.05)
+                waited += 0.05
+            os.kill(process.pid, signal.SIGKILL)
+        finally:
+            process.kill()
+            process.wait()
+        self.run(contract_project)
+        self.run(reference)
+        tables = self.workspace(contract_project).backends.adapters[self.adapter_name].output_tables()
+        assert self.row_counts(self.workspace(contract_project), tables) == self.row_counts(self.workspace(reference), tables)
+        plan, _ = self.run(contract_project)
+        assert plan.empty, "the run after the recovery did work again"

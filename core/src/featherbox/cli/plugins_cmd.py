@@ -18,16 +18,24 @@ def plugins(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", he
     registry = ctx.obj.registry
     report = registry.report
     names = sorted({plugin for plugin in registry.provided_by.values()} | set(report.loaded))
+    builtins = [name for name in names if name.startswith("featherbox.")]
+    names = [name for name in names if name not in builtins] + (["featherbox"] if builtins else [])
     entries = []
-    for name in names:
-        provided = registry.types_of(name)
+    for name in sorted(names):
+        if name == "featherbox":  # the core's own plugin modules, one row
+            provided: dict[str, list[str]] = {}
+            for module in builtins:
+                for kind, types in registry.types_of(module).items():
+                    provided[kind] = sorted({*provided.get(kind, []), *types})
+        else:
+            provided = registry.types_of(name)
         not_implemented = [
             f"{kind} {name}"
             for kind, names in provided.items()
             for name in names
             if not getattr(registry.lookup(kind, name), "implemented", True)
         ]
-        builtin = name.startswith("featherbox.")
+        builtin = name == "featherbox"
         entries.append({
             "name": name,
             "distribution": "featherbox" if builtin else report.distributions.get(name, name),

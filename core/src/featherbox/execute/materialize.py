@@ -86,7 +86,7 @@ def build_model(
     if kind == VIEW:
         if objects.is_table(spec.qualified):
             cursor.execute(f"DROP TABLE {target}")
-        cursor.execute(f"CREATE OR REPLACE VIEW {target} AS {spec.sql}")
+        cursor.execute(f"CREATE OR REPLACE VIEW {target} AS {_qualified_sql(spec.sql, resolved)}")
         return Built(0, VIEW)
     if kind == TABLE:
         return Built(_full(cursor, spec, previous, guard, objects), TABLE)
@@ -449,6 +449,16 @@ def _columns(cursor, sql: str, types: bool = False) -> Any:
 
 def _unquote(name: str) -> str:
     return ".".join(part.strip('"') for part in name.split("."))
+
+
+def _qualified_sql(sql: str, resolved: dict[str, str]) -> str:
+    """`sql` with each bare table name written as the table the graph resolved it to: a view is bound
+    when it is read, with the reader's search path, which need not hold the view's schemas."""
+    for written, table in sorted(resolved.items()):
+        if "." not in written:
+            schema, _, name = table.partition(".")
+            sql, _ = replace_table(sql, {written: table}, table, ("", schema, name))
+    return sql
 
 
 def replace_table(sql: str, resolved: dict[str, str], table: str, replacement: tuple[str, str, str]) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""Entry point of fbox-localfile: local files as a source and as DuckLake storage."""
+"""Entry point of fbox-localfile: local files as a source (local storage for the lake is built into the core)."""
 
 from featherbox.hookspecs import hookimpl
 
@@ -9,9 +9,3 @@ def fbox_adapter_types():
 
     return [LocalFileAdapter]
 
-
-@hookimpl
-def fbox_storage_backends():
-    from fbox_localfile.storage import LocalStorage
-
-    return [LocalStorage]

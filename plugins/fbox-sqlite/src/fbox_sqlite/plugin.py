@@ -1,4 +1,4 @@
-"""Entry point of fbox-sqlite: SQLite tables as a source and SQLite as the project database."""
+"""Entry point of fbox-sqlite: SQLite tables as a source (SQLite as the project database is built into the core)."""
 
 from featherbox.hookspecs import hookimpl
 
@@ -9,9 +9,3 @@ def fbox_adapter_types():
 
     return [SQLiteAdapter]
 
-
-@hookimpl
-def fbox_metadata_backends():
-    from fbox_sqlite.backend import SQLiteBackend
-
-    return [SQLiteBackend]
