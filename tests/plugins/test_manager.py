@@ -189,7 +189,7 @@ def test_fbox_plugins_lists_versions_and_types():
     assert plugins["localfile"]["version"] == "0.1.0"
     assert plugins["localfile"]["types"] == {"adapter": ["localfile"], "storage": ["local"]}
     assert plugins["sqlite"]["types"] == {"adapter": ["sqlite"], "database": ["sqlite"]}
-    assert "filename" in plugins["featherbox.builtin.strategies"]["types"]["strategy"]
+    assert {"filename", "content", "full", "column", "cdc"} <= set(plugins["featherbox.builtin.strategies"]["types"]["strategy"])
     table = fbox("plugins")
     assert "fbox-localfile" in table.stdout
 
