@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 PLUGIN_INDEX = "reference/plugins/index.md"
-KIND_TITLES = {"adapter": "Adapter", "storage": "Storage", "database": "Database", "strategy": "File strategy"}
+KIND_TITLES = {"adapter": "Adapter", "storage": "Storage", "database": "Database", "strategy": "Strategy"}
 KIND_WHERE = {
     "adapter": "an adapter file (`adapters/NAME.yml`)",
     "storage": "the `storage:` section of `project.yml`",
@@ -361,22 +361,29 @@ def models_page() -> str:
     )
 
 
-def strategies_table(registry) -> str:
+def strategies_table(registry, kind: str = "files") -> str:
     lines = ["| strategy | provided by | what it loads |", "| --- | --- | --- |"]
-    for name in sorted(registry.strategies):
-        cls = registry.strategies[name]
+    for name, cls in sorted(registry.strategies_of(kind).items()):
         plugin = registry.provided_by[("strategy", name)]
         lines.append(f"| `{name}` | {_distribution(registry, plugin)} | {_cell(getattr(cls, 'description', '') or '')} |")
     return "\n".join(lines) + "\n"
 
 
+def table_strategies_table(registry) -> str:
+    return strategies_table(registry, "tables")
+
+
 def strategies_page(registry) -> str:
     return (
-        "# File strategies\n\n"
+        "# Incremental strategies\n\n"
         + GENERATED_NOTE.format(source="the installed incremental strategies")
-        + "\nA file adapter's `update_strategy` names one of these (default `filename`). See "
-        "[Incremental loading](../incremental.md) for how they fit with the rest.\n\n"
-        + strategies_table(registry)
+        + "\nSee [Incremental loading](../incremental.md) for how they fit with the rest, and "
+        "[Writing plugins](../plugins.md#fbox_incremental_strategies) for adding one.\n\n"
+        "## File strategies\n\nA file adapter's `update_strategy` names one of these (default `filename`).\n\n"
+        + strategies_table(registry, "files")
+        + "\n## Table strategies\n\nA relational adapter's `incremental.type` names one of these; without "
+        "`incremental:` it copies its tables whole.\n\n"
+        + strategies_table(registry, "tables")
     )
 
 
@@ -502,7 +509,7 @@ def cli_page() -> str:
 # ---------------------------------------------------------------------------------------------
 # strategies inline in hand-written pages
 
-MARKERS = {"<!-- fbox-reference: strategies -->": strategies_table}
+MARKERS = {"<!-- fbox-reference: strategies -->": strategies_table, "<!-- fbox-reference: table-strategies -->": table_strategies_table}
 
 
 def generate() -> dict[str, str]:

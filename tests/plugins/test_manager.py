@@ -190,7 +190,7 @@ def test_fbox_plugins_lists_versions_and_types():
     assert plugins["localfile"]["types"] == {"adapter": ["localfile"]}
     assert plugins["featherbox"]["types"]["storage"] == ["local"] and plugins["featherbox"]["types"]["database"] == ["sqlite"]
     assert plugins["sqlite"]["types"] == {"adapter": ["sqlite"]}
-    assert "filename" in plugins["featherbox"]["types"]["strategy"]
+    assert {"filename", "content", "full", "column", "cdc"} <= set(plugins["featherbox"]["types"]["strategy"])
     table = fbox("plugins")
     assert "fbox-localfile" in table.stdout
 

@@ -19,8 +19,9 @@ class Backends:
     def of(cls, project: Project, registry: Registry) -> Backends:
         database = registry.get("database", project.database["type"], "project.yml database.type")
         storage = registry.get("storage", project.storage["type"], "project.yml storage.type")
-        adapters = {
-            name: registry.get("adapter", spec.type, str(spec.file))(spec, project)
-            for name, spec in project.adapters.items()
-        }
+        adapters = {}
+        for name, spec in project.adapters.items():
+            adapter = registry.get("adapter", spec.type, str(spec.file))(spec, project)
+            adapter.registry = registry  # strategies come from the plugins the project was loaded with
+            adapters[name] = adapter
         return cls(database(project.database, project.root), storage(project.storage, project.root), adapters)

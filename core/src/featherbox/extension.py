@@ -60,9 +60,22 @@ class AdapterType(ABC):
     description: ClassVar[str] = ""
     implemented: ClassVar[bool] = True
 
+    #: the registry the project was loaded with: the engine sets it on each adapter it makes
+    #: (`Backends.of`), and strategies are looked up there (`featherbox.registry.strategy_for`). An
+    #: adapter made without it (`AdapterType(spec, project)` in a plugin's own tests) uses the
+    #: installed plugins.
+    registry: Any = None
+
     def __init__(self, spec: AdapterSpec, project: Project):
         self.spec = spec
         self.project = project
+
+    @classmethod
+    def chosen_strategies(cls, document: dict) -> list[tuple[str, str, str]]:
+        """The incremental strategies an adapter file selects, as (field, kind, name): the project
+        loader reports a name the registry has no strategy of that kind for, with the file and the
+        line of the field. The default selects none."""
+        return []
 
     @property
     def name(self) -> str:
@@ -153,7 +166,12 @@ class LoadContext:
 
 
 class IncrementalStrategy(ABC):
-    """Decides which part of a source is new. `kind` is `files` or `tables`."""
+    """Decides which part of a source is new since the last successful load.
+
+    `kind` says which adapters can use it: `files` strategies (`featherbox.files.strategies.FileStrategy`,
+    picked by `update_strategy:`) select files from a listing against the ledger of loaded files;
+    `tables` strategies (`featherbox.tables.strategies.TableStrategy`, picked by `incremental.type`)
+    detect and load a relational adapter's tables. `name` is what the adapter file writes."""
 
     name: ClassVar[str]
     kind: ClassVar[str]

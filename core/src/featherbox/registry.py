@@ -31,7 +31,7 @@ KNOWN_TYPES = {
     "adapter": ("localfile", "s3", "gcs", "azure", "sqlite", "mysql", "postgresql"),
     "storage": ("local", "s3", "gcs", "azure"),
     "database": ("sqlite", "mysql", "postgresql"),
-    "strategy": ("filename", "content", "full"),
+    "strategy": ("filename", "content", "full", "column", "cdc"),
 }
 
 #: names people write for a type under another name
@@ -114,6 +114,19 @@ def unknown_type_message(kind: str, name: str, installed: Iterable[str], where: 
     return message
 
 
+def unknown_strategy_message(kind: str, name: str, installed: Iterable[str], where: str = "") -> str:
+    """Why `name` is no `kind` strategy: a close name, and the installed strategies of that kind."""
+    installed = sorted(installed)
+    message = f"{where + ': ' if where else ''}unknown {kind} strategy {name!r}"
+    close = close_name(name, installed)
+    if close:
+        message += f"; did you mean {close!r}?"
+    message += f" (installed {kind} strategies: {', '.join(installed) or 'none'})"
+    if not close:
+        message += "; if a third-party plugin provides it, install that plugin (`fbox plugins` lists the installed ones)"
+    return message
+
+
 @dataclass
 class Registry:
     adapters: dict[str, type[AdapterType]] = field(default_factory=dict)
@@ -132,6 +145,17 @@ class Registry:
         if name not in table:
             raise UnknownTypeError(unknown_type_message(kind, name, table, where))
         return table[name]
+
+    def strategies_of(self, kind: str) -> dict[str, type[IncrementalStrategy]]:
+        """The registered strategies of `kind` (`files` or `tables`)."""
+        return {name: cls for name, cls in self.strategies.items() if getattr(cls, "kind", None) == kind}
+
+    def strategy(self, kind: str, name: str, where: str = "") -> type[IncrementalStrategy]:
+        """The `kind` strategy called `name`; UnknownTypeError naming `where` and the installed ones."""
+        installed = self.strategies_of(kind)
+        if name not in installed:
+            raise UnknownTypeError(unknown_strategy_message(kind, name, installed, where))
+        return installed[name]
 
     def lookup(self, kind: str, name: str):
         return self._table(kind)[name]
@@ -166,6 +190,14 @@ def collect(pm: pluggy.PluginManager, report: PluginReport | None = None) -> Reg
                 table[name] = cls
                 registry.provided_by[(kind, name)] = impl.plugin_name
     return registry
+
+
+def strategy_for(adapter: AdapterType, kind: str, name: str, field: str) -> type[IncrementalStrategy]:
+    """The `kind` strategy `name` an adapter's `field` selects, from the registry the adapter was made
+    with (`AdapterType.registry`); an UnknownTypeError naming the adapter file, `field` and the
+    installed strategies of that kind when there is none."""
+    registry = adapter.registry if adapter.registry is not None else default_registry()
+    return registry.strategy(kind, name, f"{adapter.spec.file}: {field}")
 
 
 _default: Registry | None = None

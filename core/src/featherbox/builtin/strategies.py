@@ -1,4 +1,5 @@
-"""The incremental strategies every file or table plugin can use."""
+"""The incremental strategies of the core: `full`, `filename` and `content` for file adapters
+(`update_strategy:`), `column` and `cdc` for relational adapters (`incremental.type`)."""
 
 from featherbox.hookspecs import hookimpl
 
@@ -6,5 +7,6 @@ from featherbox.hookspecs import hookimpl
 @hookimpl
 def fbox_incremental_strategies():
     from featherbox.files.strategies import ContentStrategy, FilenameStrategy, FullStrategy
+    from featherbox.tables.strategies import CdcStrategy, ColumnStrategy
 
-    return [FullStrategy, FilenameStrategy, ContentStrategy]
+    return [FullStrategy, FilenameStrategy, ContentStrategy, ColumnStrategy, CdcStrategy]

@@ -339,7 +339,10 @@ class _ProjectLoader:
         if isinstance(type_name, str) and type_name and not self.reported(file, "type"):
             cls = self.lookup("adapter", type_name, file, "type", lines)
         self.find_secrets(data, file, getattr(cls, "config_schema", None), names_in="config")
-        if cls is not None:
+        strategy_issues = self.strategy_issues(cls, data, file, lines) if cls is not None else []
+        # an unknown strategy alone: the schema's words about its settings would miss the point
+        self.add_new(strategy_issues)
+        if cls is not None and not strategy_issues:
             owner = f"the {type_name} adapter plugin"
             self.add_new(validate(data, cls.config_schema, file, lines, schema_owner=owner, check_schema=not first_party(cls)))
             if len(self.issues) == start:
@@ -363,6 +366,17 @@ class _ProjectLoader:
         except Exception as exc:  # a plugin's check must not turn into a traceback
             return [ConfigIssue(file, "", f"cannot check this: {owner}'s config check failed ({type(exc).__name__}: {exc})")]
         return [ConfigIssue(file, field, message, lines.get(field)) for field, message in found]
+
+    def strategy_issues(self, cls, data: dict, file: Path, lines: dict) -> list[ConfigIssue]:
+        """The incremental strategies the adapter file selects (`AdapterType.chosen_strategies`) that
+        the project's registry has none of, of the kind the adapter needs."""
+        issues = []
+        for field, kind, name in cls.chosen_strategies(data):
+            try:
+                self.registry.strategy(kind, name)
+            except UnknownTypeError as exc:
+                issues.append(ConfigIssue(file, field, str(exc), lines.get(field)))
+        return issues
 
     # models/**/*.yml
 

@@ -164,18 +164,19 @@ class FileAdapter(AdapterType):
     def format(self) -> dict:
         return normalize_format(self.spec.raw.get("format"), self.spec.raw["path"])
 
+    @classmethod
+    def chosen_strategies(cls, document: dict) -> list[tuple[str, str, str]]:
+        name = document.get("update_strategy", "filename")
+        return [("update_strategy", "files", name)] if isinstance(name, str) else []
+
     @property
     def strategy(self) -> FileStrategy:
-        from featherbox.registry import default_registry
-
+        """The registered files strategy `update_strategy:` names (default filename)."""
         name = self.spec.raw.get("update_strategy", "filename")
-        strategies = {n: s for n, s in default_registry().strategies.items() if issubclass(s, FileStrategy)}
-        if name not in strategies:
-            raise FeatherBoxError(
-                f"{self.spec.file}: update_strategy: unknown files strategy {name!r} "
-                f"(installed: {', '.join(sorted(strategies))})"
-            )
-        return strategies[name](delete_missing=bool(self.spec.raw.get("delete_missing", False)))
+        from featherbox.registry import strategy_for
+
+        cls = strategy_for(self, "files", name, "update_strategy")
+        return cls(delete_missing=bool(self.spec.raw.get("delete_missing", False)))
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
         bounds = self.spec.raw.get("range") or {}

@@ -60,7 +60,7 @@ class CdcReader(ABC):
     def conn(self):
         """A DB-API connection to the source, opened on first use."""
         if self._conn is None:
-            self._conn = self.adapter._connect()
+            self._conn = self.adapter.connect()
             for statement in self.session:
                 self._conn.execute(statement)
         return self._conn
@@ -72,7 +72,7 @@ class CdcReader(ABC):
 
     def _fail(self, what: str, exc: Exception | None = None) -> FeatherBoxError:
         detail = f": {scrub(exc, self.adapter.params)}" if exc is not None else ""
-        return FeatherBoxError(f"{self.adapter._where()}: {what}{detail}")
+        return FeatherBoxError(f"{self.adapter.location()}: {what}{detail}")
 
     @abstractmethod
     def check(self) -> None:
@@ -272,9 +272,9 @@ def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, ta
     for table in tables:
         if "query" in table:
             raise FeatherBoxError(f"adapter {adapter.name} ({adapter.spec.file}): incremental cdc cannot follow `query:` table {table['name']}")
-        pk = adapter._primary_key(table)
+        pk = adapter.primary_key(table)
         if not pk:  # keyed_tables gives every table a key (configured or the source's) or refuses it
-            raise FeatherBoxError(f"{adapter._where()}: table {table['name']} needs a primary_key for cdc")
+            raise FeatherBoxError(f"{adapter.location()}: table {table['name']} needs a primary_key for cdc")
         keys[table["name"]] = pk
     previous = ctx.previous if (ctx.previous or {}).get("mode") == "cdc" and not ctx.full_refresh else None
     if previous is not None and sorted(previous.get("tables", [])) != sorted(keys):

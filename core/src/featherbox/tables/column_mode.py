@@ -173,7 +173,7 @@ class ColumnMode:
             state = states.get(name)
             if state is None:
                 return Detection(True, f"table {name} never loaded")
-            with self.adapter._step(f"checking {self.adapter._source_name(table)} for new rows"):
+            with self.adapter.step(f"checking {self.adapter.source_name(table)} for new rows"):
                 found = self._detect_table(conn, table, state)
             kind, value = found
             if kind == "snapshot":
@@ -203,10 +203,10 @@ class ColumnMode:
         q = self.dialect.quote(self.column)
         live = self._live_sql()
         name = table["name"]
-        source = self.adapter._from(table)
+        source = self.adapter.source_from(table)
         snapshot = state.get("snapshot")
         if snapshot:
-            pk = self.adapter._primary_key(table)
+            pk = self.adapter.primary_key(table)
             left = run_query(conn, f"SELECT count(*) FROM {source}{self._where(self._after_sql(pk, snapshot.get('after')), live)}")[0][0]
             return "snapshot", f"{name}: {snapshot.get('copied', 0)} rows copied, {int(left)} left"
         watermark = decode_value(state.get("watermark"))
@@ -226,7 +226,7 @@ class ColumnMode:
     def load_table(self, con, alias: str, table: dict, previous: dict | None, exists: bool) -> tuple[int, dict, str]:
         """Load `table` into the lake; `exists`: whether the lake has its table now."""
         column, adapter = self.column, self.adapter
-        pk = adapter._primary_key(table)
+        pk = adapter.primary_key(table)
         if not pk:  # keyed_tables gives every table a key or refuses it
             raise self._error(f"table {table['name']} needs a primary_key for incremental loads")
         target = lake_table(adapter.schema, table["name"])
@@ -294,15 +294,15 @@ class ColumnMode:
     def _full_copy(self, con, alias: str, table: dict, target: str) -> None:
         live = self._live_sql()
         if live:  # taken before the copy: a row soft-deleted after it has a later column value
-            sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_m FROM {self.adapter._from(table)} WHERE {self._deleted_sql()}"
+            sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_m FROM {self.adapter.source_from(table)} WHERE {self._deleted_sql()}"
             self._seen = _max(self._seen, con.execute(f"SELECT fbox_m FROM {self._scan(con, alias, sql, table)}").fetchone()[0])
-        source = self.adapter._read(con, alias, table, live or "")
+        source = self.adapter.attached_read(con, alias, table, live or "")
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
 
     def _initial(self, con, alias: str, table: dict, target: str, pk: list[str]) -> tuple[dict | None, str]:
         """Start a chunked snapshot (`chunk_rows` set and the source not empty) or copy the table whole."""
         if self.chunk_rows:
-            sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_high FROM {self.adapter._from(table)}"
+            sql = f"SELECT max({self.dialect.quote(self.column)}) AS fbox_high FROM {self.adapter.source_from(table)}"
             high = con.execute(f"SELECT fbox_high FROM {self._scan(con, alias, sql, table)}").fetchone()[0]
             if high is not None:
                 snapshot = {"after": None, "high": encode_value(high), "copied": 0, "started_at": _now().isoformat()}
@@ -319,7 +319,7 @@ class ColumnMode:
             where = self._where(self._after_sql(pk, snapshot.get("after")), self._live_sql())
             sql = (
                 f"SELECT fbox_c.*, row_number() OVER (ORDER BY {keys}) AS {RN} FROM "
-                f"(SELECT * FROM {self.adapter._from(table)}{where} ORDER BY {', '.join(q(k) for k in pk)} "
+                f"(SELECT * FROM {self.adapter.source_from(table)}{where} ORDER BY {', '.join(q(k) for k in pk)} "
                 f"LIMIT {int(self.chunk_rows)}) fbox_c"
             )
             stage = quote_ident(f"fbox_chunk_{uuid.uuid4().hex[:12]}")
@@ -362,7 +362,7 @@ class ColumnMode:
         start = self.window_start(watermark)
         deleted = self._deleted_sql()
         flag = f", CASE WHEN {deleted} THEN 1 ELSE 0 END AS {DELETED}" if deleted else ""
-        sql = f"SELECT *{flag} FROM {self.adapter._from(table)} WHERE {self.dialect.quote(column)} >= {self.dialect.literal(start)}"
+        sql = f"SELECT *{flag} FROM {self.adapter.source_from(table)} WHERE {self.dialect.quote(column)} >= {self.dialect.literal(start)}"
         stage = quote_ident(f"fbox_stage_{uuid.uuid4().hex[:12]}")
         window = quote_ident(f"fbox_window_{uuid.uuid4().hex[:12]}")
         keys = ", ".join(quote_ident(k) for k in pk)
@@ -439,7 +439,7 @@ class ColumnMode:
     def _reconcile(self, con, alias: str, table: dict, target: str, pk: list[str]) -> int:
         """Delete lake rows whose key no longer exists (live) at the source: keys only, through the scanner."""
         q = self.dialect.quote
-        sql = f"SELECT {', '.join(q(k) for k in pk)} FROM {self.adapter._from(table)}{self._where(self._live_sql())}"
+        sql = f"SELECT {', '.join(q(k) for k in pk)} FROM {self.adapter.source_from(table)}{self._where(self._live_sql())}"
         keys = quote_ident(f"fbox_keys_{uuid.uuid4().hex[:12]}")
         con.execute(f"CREATE TEMP TABLE {keys} AS SELECT * FROM {self._scan(con, alias, sql, table)}")
         try:

@@ -119,9 +119,12 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_op
             "description": "omit for a full copy each time the source changes",
             "type": "object",
             "properties": {
-                # `columner` is an accepted alias of `column`; `cdc` follows the server's change log
-                # (featherbox.tables.cdc and the plugin's cdc module).
-                "type": {"enum": ["column", "columner", "cdc"]},
+                # a registered tables strategy (featherbox.tables.strategies), checked against the
+                # registry by the project loader: `column` (`columner` is an accepted alias), `cdc`
+                # (the server's change log, featherbox.tables.cdc and the plugin's cdc module), or one
+                # a plugin provides, whose own settings go under `options`
+                "type": {"type": "string", "minLength": 1},
+                "options": {"type": "object", "description": "settings of a strategy a plugin provides"},
                 "column": SOURCE_NAME,
                 "primary_key": PRIMARY_KEY,
                 "lookback": {

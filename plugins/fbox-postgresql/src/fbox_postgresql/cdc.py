@@ -167,7 +167,7 @@ class PostgresCdc(CdcReader):
             ident, key = row[0], row[1] or []
             if ident == "f":
                 continue
-            wanted = self.adapter._primary_key(table)
+            wanted = self.adapter.primary_key(table)
             if not key or not set(wanted) <= set(key):
                 raise self._fail(
                     f"table {self.schema}.{table['name']} needs a primary key (or replica identity index) on "

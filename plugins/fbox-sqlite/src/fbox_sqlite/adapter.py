@@ -37,7 +37,7 @@ class SQLiteDialect(Dialect):
 
         path = params["path"]
         if not Path(path).exists():
-            raise FeatherBoxError("the file does not exist")  # the adapter names it (RelationalAdapter._connect)
+            raise FeatherBoxError("the file does not exist")  # the adapter names it (RelationalAdapter.connect)
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             con.execute("SELECT count(*) FROM sqlite_master").fetchall()
@@ -110,7 +110,8 @@ def _schema() -> dict:
         "required": ["path"],
         "additionalProperties": False,
     }
-    schema["properties"]["incremental"]["properties"]["type"] = {"enum": ["column", "columner"]}
+    # SQLite has no change log to follow: every registered tables strategy but cdc
+    schema["properties"]["incremental"]["properties"]["type"] = {"type": "string", "minLength": 1, "not": {"const": "cdc"}}
     return schema
 
 
@@ -129,10 +130,10 @@ class SQLiteAdapter(RelationalAdapter):
     def params(self) -> dict:
         return {"path": str(self.path), "host": None, "port": None, "user": None, "password": None, "dbname": None}
 
-    def _where(self) -> str:
+    def location(self) -> str:
         return f"adapter {self.name} ({self.spec.file}), SQLite file {self.path}"
 
-    def _source_name(self, table: dict) -> str:
+    def source_name(self, table: dict) -> str:
         from featherbox.tables.connection import shown
 
         return f"query table {shown(table['name'])}" if "query" in table else f"table {shown(table['name'])}"
