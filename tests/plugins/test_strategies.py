@@ -155,5 +155,5 @@ def test_fbox_plugins_lists_the_core_strategies():
     result = fbox("plugins", "--json")
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
-    strategies = plugins["featherbox.builtin.strategies"]["types"]["strategy"]
+    strategies = plugins["featherbox"]["types"]["strategy"]
     assert {"filename", "content", "column", "cdc"} <= set(strategies)
