@@ -377,6 +377,12 @@ class RelationalAdapter(AdapterType):
 
     # detect
 
+    def source_tables_changed(self, conn, previous: dict) -> bool:
+        """With `tables` omitted: whether the source's set of tables differs from the last load's."""
+        if self.declared_tables() is not None:
+            return False
+        return sorted(self.source_tables(conn)) != sorted(previous.get("source_tables", []))
+
     def detect(self, con, previous):
         if previous is None:
             return Detection(True, "never loaded")
@@ -385,10 +391,8 @@ class RelationalAdapter(AdapterType):
         conn = self.connect()
         try:
             with self.step("checking the source"):
-                if self.declared_tables() is None:
-                    now = sorted(self.source_tables(conn))
-                    if now != sorted(previous.get("source_tables", [])):
-                        return Detection(True, "the set of source tables changed")
+                if self.source_tables_changed(conn, previous):
+                    return Detection(True, "the set of source tables changed")
                 return self._detect_full(conn, previous)
         finally:
             conn.close()

@@ -76,10 +76,8 @@ class ColumnStrategy(TableStrategy):
         conn = adapter.connect()
         try:
             with adapter.step("checking the source"):
-                if adapter.declared_tables() is None:
-                    now = sorted(adapter.source_tables(conn))
-                    if now != sorted(previous.get("source_tables", [])):
-                        return Detection(True, "the set of source tables changed")
+                if adapter.source_tables_changed(conn, previous):
+                    return Detection(True, "the set of source tables changed")
                 return ColumnMode(adapter).detect(conn, previous)
         finally:
             conn.close()
