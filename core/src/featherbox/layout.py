@@ -21,12 +21,12 @@ def adapter_table(adapter: str) -> str:
     return f"{RAW_SCHEMA}.{adapter}"
 
 
-def adapter_schema(adapter: str) -> str:
+def adapter_lake_schema(adapter: str) -> str:
     """The schema of an adapter that writes one table per source table (`raw_<adapter>`)."""
     return f"{RAW_PREFIX}{adapter}"
 
 
-def is_adapter_schema(schema: str) -> bool:
+def is_adapter_lake_schema(schema: str) -> bool:
     """Whether `schema` belongs to adapters (models may not be put there)."""
     schema = schema.lower()
     return schema == RAW_SCHEMA or schema.startswith(RAW_PREFIX)
@@ -38,6 +38,6 @@ def legacy_table(adapter: str, table: str) -> str | None:
     schema, _, name = table.partition(".")
     if schema.lower() == RAW_SCHEMA and name.lower() == adapter.lower():
         return f"main.{name}"
-    if schema.lower() == adapter_schema(adapter).lower():
+    if schema.lower() == adapter_lake_schema(adapter).lower():
         return f"{adapter}.{name}"
     return None

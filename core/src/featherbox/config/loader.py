@@ -14,7 +14,7 @@ from featherbox import secrets
 from featherbox.config.durations import parse_duration
 from featherbox.config.interpolate import Environment, interpolate, project_environment
 from featherbox.config.project import MAIN_SCHEMA, AdapterSpec, ModelSpec, Project
-from featherbox.layout import is_adapter_schema
+from featherbox.layout import is_adapter_lake_schema
 from featherbox.config.schemas import ADAPTER_SCHEMA, MODEL_SCHEMA, PROJECT_SCHEMA, field_path, validate
 from featherbox.errors import ConfigError, ConfigIssue, FeatherBoxError
 from featherbox.registry import KNOWN_DISTRIBUTIONS, Registry, UnknownTypeError, first_party
@@ -399,7 +399,7 @@ class _ProjectLoader:
             schema = "_".join(folders) or MAIN_SCHEMA
             if named and folders:
                 named = self.name_ok(file, schema, "schema name", "schema", "folder")
-            if named and is_adapter_schema(schema):
+            if named and is_adapter_lake_schema(schema):
                 self.issues.append(ConfigIssue(file, "schema", (
                     f"models cannot go into schema '{schema}': the schemas raw and raw_* hold the adapters' tables; "
                     "rename the folder")))

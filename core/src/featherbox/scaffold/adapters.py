@@ -56,7 +56,7 @@ def new_adapter(
     force: bool = False,
 ) -> NewAdapter:
     """Write adapters/<name>.yml from the template for `type_name`."""
-    from featherbox.layout import adapter_schema, adapter_table
+    from featherbox.layout import adapter_lake_schema, adapter_table
     from featherbox.scaffold import templates
 
     check_name(name, "adapter name")
@@ -109,13 +109,13 @@ def new_adapter(
             if duplicated:
                 raise FeatherBoxError(f"--tables names {', '.join(duplicated)} more than once")
         text = templates.sqlite_adapter(name, db_path or f"{DEFAULT_BASE_PATH}/{name}.sqlite", tables, description)
-        written_tables = [f"{adapter_schema(name)}.{t}" for t in tables] if tables else [f"{adapter_schema(name)}.<every table of the database>"]
+        written_tables = [f"{adapter_lake_schema(name)}.{t}" for t in tables] if tables else [f"{adapter_lake_schema(name)}.<every table of the database>"]
     elif _is_database(cls):
         dialect = cls.dialect
         text = templates.database_adapter(
             name, type_name, cls.config_schema, dialect.title, dialect.default_port, dialect.schemes[0], description
         )
-        written_tables = [f"{adapter_schema(name)}.<every table of the database>"]
+        written_tables = [f"{adapter_lake_schema(name)}.<every table of the database>"]
     else:
         text = templates.generic_adapter(name, type_name, cls.config_schema, description)
 

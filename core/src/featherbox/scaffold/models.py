@@ -84,9 +84,9 @@ def new_model(
     folders, stem = parse_model_name(name)
     schema = "_".join(folders) or MAIN_SCHEMA
     qualified = f"{schema}.{stem}"
-    from featherbox.layout import is_adapter_schema
+    from featherbox.layout import is_adapter_lake_schema
 
-    if is_adapter_schema(schema):
+    if is_adapter_lake_schema(schema):
         raise FeatherBoxError(f"models cannot go into schema '{schema}': the schemas raw and raw_* hold the adapters' tables")
     if max_age is not None:
         from featherbox.config.durations import parse_duration

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from featherbox.errors import FeatherBoxError
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult, SourceUnreachable
-from featherbox.layout import adapter_schema
+from featherbox.layout import adapter_lake_schema
 from featherbox.sql import quote_ident, sql_string
 from featherbox.tables import lake_table
 from featherbox.tables.connection import Dialect, connection_params, scrub, shown
@@ -219,7 +219,7 @@ class RelationalAdapter(AdapterType):
     @property
     def schema(self) -> str:
         """The lake schema the copied tables land in (`raw_<adapter>`, featherbox.layout)."""
-        return adapter_schema(self.name)
+        return adapter_lake_schema(self.name)
 
     def output_tables(self) -> list[str]:
         strategy = self.strategy
