@@ -152,6 +152,16 @@ class LoadContext:
     #: for long calls `check_deadline()` between steps. A load that ends after the deadline is
     #: rolled back all the same.
     deadline: float | None = None
+    #: this load's scratch folder in the project (`.fbox/tmp/<run id>/<adapter>`), made by `scratch_dir()`
+    scratch: Path | None = None
+
+    def scratch_dir(self) -> Path:
+        """A folder in the project for this load's temporary files (spill files, downloads); made on
+        first use and removed, with everything in it, when the load ends, whether it committed or not."""
+        if self.scratch is None:
+            raise FeatherBoxError("this load has no scratch folder (LoadContext made outside a run)")
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch
 
     def check_deadline(self) -> None:
         """Raise `DeadlineExceeded` when the run's deadline has passed."""

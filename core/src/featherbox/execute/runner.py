@@ -15,6 +15,7 @@ import traceback
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import duckdb
@@ -345,8 +346,12 @@ class Runner:
             detection=action.detection or Detection(True), full_refresh=action.full_refresh,
             run_id=self.run_id, log=lambda message: self.on_event("log", action, NodeOutcome(action.node, "log", message=message)),
             lake_objects=self.objects, deadline=self._deadline,
+            scratch=adapter.project.root / SCRATCH_DIR / self.run_id / action.node,
         )
-        result = adapter.load(ctx)
+        try:
+            result = adapter.load(ctx)
+        finally:
+            _remove_scratch(ctx.scratch)
         tables = sorted(result.rows)
         changes: dict[str, str | None] = dict.fromkeys(tables, "table")
         if previous:
@@ -387,6 +392,22 @@ class Runner:
                 f"{action.node}: the new result of {table} has 0 rows and would replace {before} rows; "
                 f"refusing (to accept empty results, {where})"
             )
+
+
+#: the project-relative folder of loads' scratch folders (`LoadContext.scratch_dir()`)
+SCRATCH_DIR = Path(".fbox") / "tmp"
+
+
+def _remove_scratch(folder: Path) -> None:
+    """Remove a load's scratch folder, and the run's and `.fbox/tmp` when nothing else is in them."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in (folder.parent, folder.parent.parent):
+        try:
+            parent.rmdir()
+        except OSError:  # not empty (another load of the run), or not there
+            break
 
 
 def _drop(cursor, qualified: str, objects: LakeObjects) -> None:

@@ -80,7 +80,7 @@ __version__ = "0.1.0"
 PLUGIN = '''\
 """Entry point of {distribution}: what the plugin hands to FeatherBox."""
 
-from featherbox.hookspecs import hookimpl
+from featherbox.sdk import hookimpl
 
 
 @hookimpl
@@ -128,9 +128,7 @@ state the last load returned, and `load()` inside a transaction it commits toget
 
 from __future__ import annotations
 
-from featherbox.sql import quote_ident, quote_table
-from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
-from featherbox.layout import RAW_SCHEMA, adapter_table
+from featherbox.sdk import RAW_SCHEMA, AdapterType, Detection, LoadContext, LoadResult, adapter_table, quote_ident, quote_table
 
 from {package}.schema import CONFIG_SCHEMA
 
@@ -189,6 +187,21 @@ class Test{class_name}Contract(AdapterContract):
     # @pytest.fixture
     # def project_files(self):
     #     return {{"sample/data.csv": "id,name\\n1,a\\n"}}
+
+    # The increment test: change the source so the next run has more rows to load (a real source
+    # adds a file or inserts rows; this example's rows come from its config).
+    @pytest.fixture
+    def add_rows(self):
+        def more(root):
+            path = root / "adapters" / f"{{self.adapter_name}}.yml"
+            path.write_text(path.read_text().replace("rows: 10", "rows: 15"))
+
+        return more
+
+    # The failing-load test: make the next load fail (a corrupt file, a dropped table). Omitted here.
+    # @pytest.fixture
+    # def break_source(self):
+    #     return lambda root: (root / "sample" / "bad.csv").write_text("id,name\\n1,a,extra\\n")
 
     def test_writes_the_configured_rows(self, contract_project):
         self.run(contract_project)
