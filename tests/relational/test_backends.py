@@ -68,7 +68,7 @@ def test_read_only_commands_create_nothing_in_a_new_postgresql_database(pg, tmp_
         "project.yml": "database:\n" + database,
         "adapters/src.yml": "type: localfile\nconfig: {base_path: sample}\npath: '*.csv'\n",
         "sample/a.csv": "kind,v\na,1\nb,2\n",
-        "models/summary.yml": "sql: SELECT kind, sum(v) AS total FROM main.src GROUP BY kind",
+        "models/summary.yml": "sql: SELECT kind, sum(v) AS total FROM raw.src GROUP BY kind",
     })
     assert sorted((a["node"], a["action"]) for a in plan_actions(project)) == [("main.summary", "create"), ("src", "create")]
     assert "new adapter" in fbox(project, "status").stdout
@@ -88,7 +88,7 @@ def test_mysql_catalog_exists_creates_nothing(my, tmp_path):
     """The MySQL project database (refused by project.yml until DuckLake supports it, see below) tells
     a never-run project by DuckLake's tables, through its own client, creating nothing."""
     import duckdb
-    from featherbox.execute.extensions import load_extensions
+    from featherbox.duckdb_extensions import load_extensions
     from fbox_mysql.backend import MySQLBackend
 
     config = {"type": "mysql", **{k: v for k, v in my.params.items() if v != ""}, "dbname": my.dbname}

@@ -59,8 +59,8 @@ def make_project(server, tmp_path: Path, config: str | None = None) -> Path:
         "adapters/src.yml": f"type: {server.kind}\nconfig:\n{config or server.config_yaml()}\n",
         "adapters/other.yml": "type: localfile\nconfig: {base_path: files}\npath: '*.csv'\n",
         "files/a.csv": "id\n1\n",
-        "models/from_src.yml": "sql: SELECT count(*) AS n FROM src.customers JOIN src.orders USING (id)\n",
-        "models/from_other.yml": "sql: SELECT count(*) AS n FROM main.other\n",
+        "models/from_src.yml": "sql: SELECT count(*) AS n FROM raw_src.customers JOIN raw_src.orders USING (id)\n",
+        "models/from_other.yml": "sql: SELECT count(*) AS n FROM raw.other\n",
     })
 
 
@@ -86,7 +86,7 @@ def test_a_source_down_fails_only_its_adapter(server, tmp_path):
     named = where(server, project)
     plan = json.loads(fbox(project, "plan", "--json").stdout)
     actions = {a["node"]: a for a in plan["actions"]}
-    assert sorted(actions["src"]["tables"]) == ["src.customers", "src.orders"]  # from its last load
+    assert sorted(actions["src"]["tables"]) == ["raw_src.customers", "raw_src.orders"]  # from its last load
     assert named in actions["src"]["error"], actions["src"]
     assert actions["other"]["action"] == "update"
 

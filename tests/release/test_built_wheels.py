@@ -9,7 +9,9 @@ first command runs: `fbox init --example demo`, `fbox -C demo run`, `fbox -C dem
 closed port, so that a download at run time would fail.
 
 Needs the `build` and `twine` packages (requirements-dev.txt); without them the tests skip, except under
-CI=true, where they fail. About 1.5-3 minutes, most of it building and installing.
+CI=true, where they fail. About 1.5-3 minutes, most of it building and installing. The same built files
+also go into one fresh venv per server-less plugin (the core, that plugin, pytest), where the plugin's
+own tests (plugins/<plugin>/tests) run.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ DISTRIBUTIONS = ["featherbox", *sorted(p.parent.name for p in (REPO / "plugins")
 VERSION = tomllib.loads((REPO / "core" / "pyproject.toml").read_text())["project"]["version"]
 QUERY = "SELECT * FROM datastore.daily_active_users ORDER BY day"
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
 
 
 def _unavailable(ci: bool, reason: str) -> None:
@@ -154,3 +156,32 @@ def test_installed_fbox_is_not_the_repository(user_venv):
         assert Path(path).resolve().is_relative_to(user_venv.resolve()), path
         assert not Path(path).resolve().is_relative_to(REPO), path
     assert shutil.which("fbox", path=str(user_venv / "bin"))
+
+
+@pytest.mark.parametrize("plugin", ["fbox-localfile", "fbox-sqlite"])  # the plugins whose tests need no server
+def test_a_plugins_own_tests_pass_with_only_the_core_and_that_plugin(plugin, dist_dir, tmp_path):
+    """A plugin is testable on its own, as `fbox plugin new` promises third parties: a fresh venv holds
+    the core and that plugin (from the built files), pytest and what they need (at constraints.txt's
+    versions), and runs a copy of plugins/<plugin>/tests from outside the repository."""
+    venv = tmp_path / "venv"
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120, env=_clean_env())
+    python = str(venv / "bin" / "python")
+    result = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-compile", "--find-links", str(dist_dir),
+         "-c", str(REPO / "constraints.txt"), f"featherbox=={VERSION}", f"{plugin}=={VERSION}",
+         f"pytest=={pytest.__version__}", "pytest-timeout"],
+        capture_output=True, text=True, timeout=400, cwd=tmp_path, env=_clean_env(),
+    )
+    assert result.returncode == 0, f"pip install failed:\n{result.stdout}\n{result.stderr[-6000:]}"
+    listed = json.loads(fbox(venv, tmp_path, "plugins", "--json").stdout)["plugins"]
+    assert {p["distribution"] for p in listed} == {"featherbox", plugin}, listed
+
+    tests = tmp_path / "tests"
+    shutil.copytree(REPO / "plugins" / plugin / "tests", tests)
+    done = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tests), str(tests)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=_clean_env(HOME=str(tmp_path / "home")),
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-3000:]
