@@ -66,7 +66,7 @@ def make_plan(
     versions: dict[str, NodeVersion],
     con,
     selected: set[str] | None = None,
-    full_refresh: bool | set[str] = False,
+    full_refresh: bool | set[str] | frozenset[str] = False,
     now: datetime | None = None,
 ) -> Plan:
     now = now or clock.now()
@@ -81,7 +81,7 @@ def make_plan(
             fingerprints[node] = model_fingerprint(data.spec, data.parsed.fingerprint)
         if selected is not None and node not in selected:
             continue
-        forced = full_refresh is True or (isinstance(full_refresh, set) and node in full_refresh)
+        forced = full_refresh is True or (isinstance(full_refresh, (set, frozenset)) and node in full_refresh)
         inputs = sorted(graph.predecessors(node))
         action = planner.plan(data, inputs, fingerprints[node], forced)
         if action:
