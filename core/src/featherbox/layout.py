@@ -32,6 +32,12 @@ def is_adapter_lake_schema(schema: str) -> bool:
     return schema == RAW_SCHEMA or schema.startswith(RAW_PREFIX)
 
 
+def current_name(schema: str, table: str) -> str:
+    """Where layout 2 keeps what layout 1 called `schema.table`, if that was an adapter's table:
+    `main.app_logs` -> `raw.app_logs`, `app_db.users` -> `raw_app_db.users`."""
+    return adapter_table(table) if schema.lower() == "main" else f"{adapter_lake_schema(schema)}.{table}"
+
+
 def legacy_table(adapter: str, table: str) -> str | None:
     """Where layout 1 kept the lake table `table` (qualified, layout 2) of `adapter`; None when it was
     not an adapter table of that layout."""

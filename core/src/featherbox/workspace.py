@@ -182,9 +182,9 @@ class Workspace:
 
         return select_nodes(self.graph, selectors) if selectors else None
 
-    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None, moved=()):
+    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None, moved=None):
         """(plan, current versions); `objects`: the lake's `LakeObjects`, read here when not given;
-        `moved`: the layout moves this run made (without them, the moves a run would make are listed)."""
+        `moved`: the layout moves this run made (None: list the moves a run would make)."""
         from featherbox.state.objects import LakeObjects
         from featherbox.plan.planner import make_plan
         from featherbox.state.versions import current_versions
@@ -192,7 +192,9 @@ class Workspace:
         versions = current_versions(con, objects if objects is not None else LakeObjects.read(con, self.backends.database))
         self._known_versions = versions
         plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
-        plan.moves = [(m.old, m.new) for m in (moved or self._layout_moves(versions))]
+        if moved is None:
+            moved = self._layout_moves(versions)
+        plan.moves = [(m.old, m.new) for m in moved]
         return plan, versions
 
     def _layout_moves(self, versions):

@@ -116,7 +116,7 @@ def _moved_hint(con, error: str) -> str:
     import duckdb
 
     from featherbox.sql import quote_table
-    from featherbox.layout import adapter_lake_schema, adapter_table
+    from featherbox.layout import current_name
 
     found = re.search(r'Table with name "?([A-Za-z_][\w]*)\.([^"\s]+?)"? does not exist', error)
     if found is None:
@@ -126,7 +126,7 @@ def _moved_hint(con, error: str) -> str:
         schema, table = found.groups()
     if schema is None:
         return ""
-    moved = adapter_table(table) if schema.lower() == "main" else f"{adapter_lake_schema(schema)}.{table}"
+    moved = current_name(schema, table)
     try:
         con.execute(f"SELECT 1 FROM lake.{quote_table(moved)} LIMIT 0")
     except duckdb.Error:

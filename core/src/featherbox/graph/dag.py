@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from featherbox.config.project import MAIN_SCHEMA, ModelSpec
+from featherbox.config.project import ModelSpec
 from featherbox.errors import GraphError
-from featherbox.layout import adapter_lake_schema, adapter_table, legacy_table
+from featherbox.layout import current_name, legacy_table
 from featherbox.graph.sql_refs import ParsedQuery, SqlParser, TableRef, default_parser
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built or walked: `fbox run` with nothing to do needs none
@@ -194,7 +194,7 @@ def legacy_name(ref: TableRef, producers: Mapping[str, list[str]]) -> str | None
     schema, table = ref
     if schema is None:
         return None
-    candidate = adapter_table(table) if schema == MAIN_SCHEMA else f"{adapter_lake_schema(schema)}.{table}"
+    candidate = current_name(schema, table)
     return candidate if candidate in producers and any(
         legacy_table(producer, candidate) for producer in producers[candidate]
     ) else None
