@@ -361,7 +361,7 @@ def models_page() -> str:
     )
 
 
-def strategies_table(registry, kind: str = "files") -> str:
+def strategies_table(registry, kind: str = "file") -> str:
     lines = ["| strategy | provided by | what it loads |", "| --- | --- | --- |"]
     for name, cls in sorted(registry.strategies_of(kind).items()):
         plugin = registry.provided_by[("strategy", name)]
@@ -370,7 +370,7 @@ def strategies_table(registry, kind: str = "files") -> str:
 
 
 def table_strategies_table(registry) -> str:
-    return strategies_table(registry, "tables")
+    return strategies_table(registry, "database")
 
 
 def strategies_page(registry) -> str:
@@ -380,10 +380,10 @@ def strategies_page(registry) -> str:
         + "\nSee [Incremental loading](../incremental.md) for how they fit with the rest, and "
         "[Writing plugins](../plugins.md#fbox_incremental_strategies) for adding one.\n\n"
         "## File strategies\n\nA file adapter's `update_strategy` names one of these (default `filename`).\n\n"
-        + strategies_table(registry, "files")
-        + "\n## Table strategies\n\nA relational adapter's `incremental.type` names one of these; without "
+        + strategies_table(registry, "file")
+        + "\n## Database strategies\n\nA database adapter's `incremental.type` names one of these; without "
         "`incremental:` it copies its tables whole.\n\n"
-        + strategies_table(registry, "tables")
+        + strategies_table(registry, "database")
     )
 
 

@@ -227,7 +227,7 @@ def test_adapter_new_placeholder_plugins_of_the_repository(app, project):
 
 
 def test_adapter_new_for_another_file_type_takes_path_and_format(app, project):
-    from featherbox.files.adapter import FileAdapter
+    from featherbox.file_sources.adapter import FileAdapter
 
     cls = default_registry().adapters.get("s3")
     if cls is None or not getattr(cls, "implemented", True) or not issubclass(cls, FileAdapter):

@@ -11,7 +11,7 @@ import featherbox
 
 ROOT = Path(featherbox.__file__).parent
 ENGINE = ("config", "graph", "plan", "execute", "state")
-SOURCE_KITS = ("files", "tables")
+SOURCE_KITS = ("file_sources", "database_sources")
 
 
 def _unit(module: str) -> str:

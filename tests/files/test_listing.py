@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from featherbox.config.loader import load_project
-from featherbox.files.patterns import listing_globs, parse_pattern
+from featherbox.file_sources.patterns import listing_globs, parse_pattern
 from featherbox.registry import default_registry
 from featherbox.testing import write_project
 

@@ -10,16 +10,16 @@ import pytest
 
 from featherbox.errors import FeatherBoxError
 from featherbox.extension import Detection, LoadResult
-from featherbox.files.strategies import FileSelection, FileStrategy
-from featherbox.tables import lake_table
-from featherbox.tables.strategies import TableStrategy
+from featherbox.file_sources.strategies import FileSelection, FileStrategy
+from featherbox.database_sources import lake_table
+from featherbox.database_sources.strategies import DatabaseStrategy
 from featherbox.testing import write_project
 from featherbox.workspace import Workspace
 
 from fboxcli import fbox
 
 
-class AppendAbove(TableStrategy):
+class AppendAbove(DatabaseStrategy):
     """Append only the rows whose `options.column` is above the highest value in the lake."""
 
     name = "append_above"
@@ -127,9 +127,9 @@ def test_unknown_strategies_are_config_errors_naming_file_field_and_installed_on
         Workspace(root, _registry_without_throwaway()).project
     text = str(caught.value)
     assert "adapters/app.yml" in text and "incremental.type" in text
-    assert "unknown tables strategy 'append_above'" in text and "installed tables strategies: cdc, column" in text
+    assert "unknown database strategy 'append_above'" in text and "installed database strategies: cdc, column" in text
     assert "adapters/drops.yml" in text and "update_strategy" in text
-    assert "unknown files strategy 'newest_only'" in text and "installed files strategies: content, filename, full" in text
+    assert "unknown file strategy 'newest_only'" in text and "installed file strategies: content, filename, full" in text
     # ... and the registry the project is loaded with has both
     assert Workspace(root, _registry()).project.adapters.keys() == {"app", "drops"}
 
@@ -138,7 +138,7 @@ def test_a_strategy_of_the_other_kind_is_not_offered(tmp_path):
     root = write_project(tmp_path / "p", {
         "adapters/drops.yml": "type: localfile\nconfig: {base_path: src}\npath: '*.csv'\nupdate_strategy: column\n",
     })
-    with pytest.raises(FeatherBoxError, match="unknown files strategy 'column'"):
+    with pytest.raises(FeatherBoxError, match="unknown file strategy 'column'"):
         Workspace(root, _registry()).project
 
 

@@ -138,7 +138,7 @@ def test_sigkill_mid_apply_then_rerun(server, source, tmp_path):
         "DELETE FROM items WHERE id BETWEEN 11 AND 15",
         "UPDATE pairs SET v = 'killed?'",
     )
-    killed_run(project, tmp_path / "applied", "featherbox.tables.cdc:apply_file")
+    killed_run(project, tmp_path / "applied", "featherbox.database_sources.cdc:apply_file")
     assert server.position(source) == committed  # nothing was released at the source
     with lake(project) as query:
         assert server.lake_items(query) != server.source_items(source)  # and nothing committed in the lake

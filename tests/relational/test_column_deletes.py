@@ -171,7 +171,7 @@ def test_chunked_snapshot_takes_several_runs_and_loses_nothing(db, tmp_path):
 
 def killed_run(project: Path, tmp_path: Path) -> None:
     """`fbox run` in a new process, SIGKILLed after it copied its chunks and before it committed them."""
-    dbtest.killed_run(project, tmp_path / "copied", "featherbox.tables.column_mode:ColumnMode._copy_chunks")
+    dbtest.killed_run(project, tmp_path / "copied", "featherbox.database_sources.column_mode:ColumnMode._copy_chunks")
 
 
 def test_sigkill_during_chunked_snapshot_then_reruns(db, tmp_path):

@@ -1,4 +1,4 @@
-"""A relational source that is down while the project plans, with `tables:` omitted (so its tables
+"""A database source that is down while the project plans, with `tables:` omitted (so its tables
 are only known by listing the source): the graph is built with the tables the adapter's last load
 wrote, and only that adapter fails — naming itself and its host — and what reads it is skipped;
 every other node runs. Without an earlier load its tables cannot be known: a clear error, no

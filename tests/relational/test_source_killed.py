@@ -60,7 +60,7 @@ def test_source_killed_after_the_copy_is_named(server, tmp_path, monkeypatch):
     """The copy is done, the source dies before the load ends: the lake's COMMIT would also have to
     end the source's read transaction, and used to fail as `Failed to commit: ... server closed the
     connection` with no word of which source."""
-    import featherbox.tables.adapter as adapter_module
+    import featherbox.database_sources.adapter as adapter_module
 
     seed(server, 10)
     project = project_for(server, tmp_path)

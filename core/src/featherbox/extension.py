@@ -178,10 +178,10 @@ class LoadContext:
 class IncrementalStrategy(ABC):
     """Decides which part of a source is new since the last successful load.
 
-    `kind` says which adapters can use it: `files` strategies (`featherbox.files.strategies.FileStrategy`,
+    `kind` says which adapters can use it: `file` strategies (`featherbox.file_sources.strategies.FileStrategy`,
     picked by `update_strategy:`) select files from a listing against the ledger of loaded files;
-    `tables` strategies (`featherbox.tables.strategies.TableStrategy`, picked by `incremental.type`)
-    detect and load a relational adapter's tables. `name` is what the adapter file writes."""
+    `database` strategies (`featherbox.database_sources.strategies.DatabaseStrategy`, picked by
+    `incremental.type`) detect and load a database adapter's tables. `name` is what the adapter file writes."""
 
     name: ClassVar[str]
     kind: ClassVar[str]

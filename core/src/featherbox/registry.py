@@ -147,7 +147,7 @@ class Registry:
         return table[name]
 
     def strategies_of(self, kind: str) -> dict[str, type[IncrementalStrategy]]:
-        """The registered strategies of `kind` (`files` or `tables`)."""
+        """The registered strategies of `kind` (`file` or `database`)."""
         return {name: cls for name, cls in self.strategies.items() if getattr(cls, "kind", None) == kind}
 
     def strategy(self, kind: str, name: str, where: str = "") -> type[IncrementalStrategy]:

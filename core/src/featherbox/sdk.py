@@ -39,16 +39,16 @@ _EXPORTS = {
     "adapter_table": "featherbox.layout",
     "adapter_lake_schema": "featherbox.layout",
     # the file-source kit
-    "FileAdapter": "featherbox.files.adapter",
-    "file_adapter_schema": "featherbox.files.adapter",
-    "FileStrategy": "featherbox.files.strategies",
-    "FileInfo": "featherbox.files.strategies",
-    "FileSelection": "featherbox.files.strategies",
+    "FileAdapter": "featherbox.file_sources.adapter",
+    "file_adapter_schema": "featherbox.file_sources.adapter",
+    "FileStrategy": "featherbox.file_sources.strategies",
+    "FileInfo": "featherbox.file_sources.strategies",
+    "FileSelection": "featherbox.file_sources.strategies",
     # the database-source kit
-    "RelationalAdapter": "featherbox.tables.adapter",
-    "TableStrategy": "featherbox.tables.strategies",
-    "CdcReader": "featherbox.tables.cdc",
-    "ChangeSink": "featherbox.tables.cdc",
+    "DatabaseAdapter": "featherbox.database_sources.adapter",
+    "DatabaseStrategy": "featherbox.database_sources.strategies",
+    "CdcReader": "featherbox.database_sources.cdc",
+    "ChangeSink": "featherbox.database_sources.cdc",
 }
 
 __all__ = sorted(_EXPORTS)

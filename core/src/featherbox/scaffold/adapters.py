@@ -66,7 +66,7 @@ def new_adapter(
         registry = default_registry()
     cls = _adapter_class(registry, type_name)
 
-    from featherbox.files.adapter import FileAdapter
+    from featherbox.file_sources.adapter import FileAdapter
 
     is_files = isinstance(cls, type) and issubclass(cls, FileAdapter)
     wrong = [opt for opt, value in (("--path", path), ("--format", fmt)) if value is not None and not is_files]
@@ -83,7 +83,7 @@ def new_adapter(
 
     written_tables: list[str] = []
     if is_files:
-        from featherbox.files.reader import FORMATS, guess_format
+        from featherbox.file_sources.reader import FORMATS, guess_format
 
         if fmt is not None and fmt not in FORMATS:
             raise FeatherBoxError(f"unknown --format {fmt!r}; use one of: {', '.join(FORMATS)}")
@@ -133,10 +133,10 @@ def new_adapter(
 
 
 def _is_database(cls) -> bool:
-    """A client/server database source (postgresql, mysql): `featherbox.tables.RelationalAdapter`."""
-    from featherbox.tables.adapter import RelationalAdapter
+    """A client/server database source (postgresql, mysql): `featherbox.database_sources.DatabaseAdapter`."""
+    from featherbox.database_sources.adapter import DatabaseAdapter
 
-    return isinstance(cls, type) and issubclass(cls, RelationalAdapter) and hasattr(cls, "dialect")
+    return isinstance(cls, type) and issubclass(cls, DatabaseAdapter) and hasattr(cls, "dialect")
 
 
 def _placeholders(text: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from featherbox.extension import StorageBackend
-from featherbox.files.object_storage import connection_config, object_storage_schema
+from featherbox.file_sources.object_storage import connection_config, object_storage_schema
 
 from fbox_azure.connection import CONFIG_PROPERTIES, AzureSettings
 

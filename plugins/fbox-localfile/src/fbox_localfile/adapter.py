@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from featherbox.files.adapter import FileAdapter, file_adapter_schema
+from featherbox.file_sources.adapter import FileAdapter, file_adapter_schema
 
 
 class LocalFileAdapter(FileAdapter):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from featherbox.tables.adapter import RelationalAdapter
-from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
+from featherbox.database_sources.adapter import DatabaseAdapter
+from featherbox.database_sources.connection import Dialect, adapter_schema, run_query, shapes_of
 
 
 def mysql_dsn(params: dict, db_key: str = "database") -> str:
@@ -78,7 +78,7 @@ class MySQLDialect(Dialect):
         return text.replace("\\", "\\\\") if text.startswith("'") else text
 
 
-class MySQLAdapter(RelationalAdapter):
+class MySQLAdapter(DatabaseAdapter):
     type_name = "mysql"
     description = "tables of a MySQL or MariaDB database (full copy, incremental by a column, or cdc from the row binlog)"
     config_schema = adapter_schema("mysql", "MySQL", with_schema=False)

@@ -20,7 +20,7 @@ from featherbox.errors import FeatherBoxError
 from featherbox.extension import MetadataBackend, RunLock
 
 from fbox_mysql.adapter import mysql_connect
-from featherbox.tables.connection import connection_params, connection_schema, duckdb_secret_sql, scrub
+from featherbox.database_sources.connection import connection_params, connection_schema, duckdb_secret_sql, scrub
 
 CATALOG_SECRET = "fbox_catalog"
 

@@ -3,7 +3,7 @@
 Each load connects as a replica (a random server id), reads from the stored position (`{"file",
 "pos"}`, just after the last whole transaction the lake committed) to the end of the binlog as it
 was when the read started, without blocking, and hands the row events of the adapter's tables to
-`featherbox.tables.cdc.ChangeSink`. Nothing is held at the server: a killed run reads the same
+`featherbox.database_sources.cdc.ChangeSink`. Nothing is held at the server: a killed run reads the same
 events again next time. A position whose binlog file was purged means a new snapshot.
 
 The server needs `log_bin` on, `binlog_format=ROW`, `binlog_row_image=FULL` and
@@ -25,8 +25,8 @@ import re
 from decimal import Decimal
 
 from featherbox.errors import FeatherBoxError
-from featherbox.tables.cdc import CdcReader, ChangeSink
-from featherbox.tables.connection import run_query
+from featherbox.database_sources.cdc import CdcReader, ChangeSink
+from featherbox.database_sources.connection import run_query
 
 
 def _file_key(name: str) -> tuple[str, int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from featherbox.tables.adapter import RelationalAdapter
-from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
+from featherbox.database_sources.adapter import DatabaseAdapter
+from featherbox.database_sources.connection import Dialect, adapter_schema, run_query, shapes_of
 
 
 def libpq_value(value) -> str:
@@ -74,7 +74,7 @@ class PostgresDialect(Dialect):
         return f"{row[0]}:{row[1]}"
 
 
-class PostgresAdapter(RelationalAdapter):
+class PostgresAdapter(DatabaseAdapter):
     type_name = "postgresql"
     description = "tables of a PostgreSQL database (full copy, incremental by a column, or cdc from a replication slot)"
     config_schema = adapter_schema("postgresql", "PostgreSQL", with_schema=True, cdc_options={

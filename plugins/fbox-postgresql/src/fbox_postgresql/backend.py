@@ -15,7 +15,7 @@ import time
 from featherbox.errors import FeatherBoxError
 from featherbox.extension import MetadataBackend, RunLock
 
-from featherbox.tables.connection import connection_params, connection_schema, duckdb_secret_sql, scrub
+from featherbox.database_sources.connection import connection_params, connection_schema, duckdb_secret_sql, scrub
 
 DEFAULT_SCHEMA = "public"
 CATALOG_SECRET = "fbox_catalog"  # the DuckDB secret holding the catalog's connection settings

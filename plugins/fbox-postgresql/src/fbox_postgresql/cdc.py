@@ -13,7 +13,7 @@ Objects at the source, both named after the slot (`incremental.slot`, default
 slot decodes them), and the slot. `fbox adapter delete` drops both.
 
 Values are decoded in this session with DateStyle ISO, TimeZone UTC and bytea_output hex, which
-DuckDB casts back to the lake column types (featherbox.tables.cdc.cast_expr).
+DuckDB casts back to the lake column types (featherbox.database_sources.cdc.cast_expr).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import struct
 
-from featherbox.tables.cdc import CdcReader, ChangeSink
+from featherbox.database_sources.cdc import CdcReader, ChangeSink
 
 PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 SESSION = ("SET DateStyle = 'ISO, YMD'", "SET TimeZone = 'UTC'", "SET bytea_output = 'hex'",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from featherbox.files.adapter import FileAdapter, file_adapter_schema
+from featherbox.file_sources.adapter import FileAdapter, file_adapter_schema
 
 from fbox_s3.connection import CONFIG_PROPERTIES, S3Settings
 

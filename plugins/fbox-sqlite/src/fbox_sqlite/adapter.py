@@ -1,7 +1,7 @@
 """`type: sqlite`: tables of a SQLite database file, through DuckDB's sqlite extension.
 
-Full copies, or increments by a watermark column, with the machinery every relational source shares
-(`featherbox.tables`). Increments read `WHERE column >= watermark` through `sqlite_query`, which
+Full copies, or increments by a watermark column, with the machinery every database source shares
+(`featherbox.database_sources`). Increments read `WHERE column >= watermark` through `sqlite_query`, which
 pushes the filter into SQLite (the scanner alone would read the whole table).
 """
 
@@ -15,9 +15,9 @@ import duckdb
 
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident
-from featherbox.tables.adapter import RelationalAdapter
-from featherbox.tables.column_mode import OPERATIONAL_KEYS
-from featherbox.tables.connection import Dialect, adapter_schema, run_query, shapes_of
+from featherbox.database_sources.adapter import DatabaseAdapter
+from featherbox.database_sources.column_mode import OPERATIONAL_KEYS
+from featherbox.database_sources.connection import Dialect, adapter_schema, run_query, shapes_of
 
 
 class SQLiteDialect(Dialect):
@@ -37,7 +37,7 @@ class SQLiteDialect(Dialect):
 
         path = params["path"]
         if not Path(path).exists():
-            raise FeatherBoxError("the file does not exist")  # the adapter names it (RelationalAdapter.connect)
+            raise FeatherBoxError("the file does not exist")  # the adapter names it (DatabaseAdapter.connect)
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             con.execute("SELECT count(*) FROM sqlite_master").fetchall()
@@ -110,12 +110,12 @@ def _schema() -> dict:
         "required": ["path"],
         "additionalProperties": False,
     }
-    # SQLite has no change log to follow: every registered tables strategy but cdc
+    # SQLite has no change log to follow: every registered database strategy but cdc
     schema["properties"]["incremental"]["properties"]["type"] = {"type": "string", "minLength": 1, "not": {"const": "cdc"}}
     return schema
 
 
-class SQLiteAdapter(RelationalAdapter):
+class SQLiteAdapter(DatabaseAdapter):
     type_name = "sqlite"
     description = "tables of a SQLite database file (full copy, or incremental by a column)"
     config_schema = _schema()
@@ -134,7 +134,7 @@ class SQLiteAdapter(RelationalAdapter):
         return f"adapter {self.name} ({self.spec.file}), SQLite file {self.path}"
 
     def source_name(self, table: dict) -> str:
-        from featherbox.tables.connection import shown
+        from featherbox.database_sources.connection import shown
 
         return f"query table {shown(table['name'])}" if "query" in table else f"table {shown(table['name'])}"
 

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 
-from featherbox.files.compression import decompressed
+from featherbox.file_sources.compression import decompressed
 
 LINE = re.compile(r"CSV Error on Line: (\d+)")
 FILE = re.compile(r"^\s*file = (.*)$", re.M)

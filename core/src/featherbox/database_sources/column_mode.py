@@ -1,4 +1,4 @@
-"""`incremental: {type: column}` of `RelationalAdapter`: watermark merges, soft deletes, key
+"""`incremental: {type: column}` of `DatabaseAdapter`: watermark merges, soft deletes, key
 reconciliation and a chunked, resumable initial snapshot.
 
 State per table (JSON, committed with the data in the node's DuckLake transaction):
@@ -38,11 +38,11 @@ from featherbox import clock
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident
 from featherbox.extension import Detection
-from featherbox.tables import lake_table
-from featherbox.tables.connection import decode_value, encode_value, run_query
+from featherbox.database_sources import lake_table
+from featherbox.database_sources.connection import decode_value, encode_value, run_query
 
 if TYPE_CHECKING:
-    from featherbox.tables.adapter import RelationalAdapter
+    from featherbox.database_sources.adapter import DatabaseAdapter
 
 #: how many chunks a run copies when `chunk_rows` is set and `max_chunks_per_run` is not
 DEFAULT_MAX_CHUNKS = 10
@@ -58,7 +58,7 @@ def _now() -> dt.datetime:
 
 
 class ColumnMode:
-    def __init__(self, adapter: RelationalAdapter):
+    def __init__(self, adapter: DatabaseAdapter):
         self.adapter = adapter
         self.inc = adapter.incremental or {}
         self.dialect = adapter.dialect

@@ -15,7 +15,7 @@ from featherbox.errors import FeatherBoxError
 from featherbox.secrets import encoded_forms, redact
 
 if TYPE_CHECKING:
-    from featherbox.tables.adapter import RelationalAdapter
+    from featherbox.database_sources.adapter import DatabaseAdapter
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 NAME_PATTERN = re.compile(NAME)
@@ -61,7 +61,7 @@ PRIMARY_KEY = {
 }
 
 
-# column mode only (featherbox.tables.column_mode)
+# column mode only (featherbox.database_sources.column_mode)
 COLUMN_OPTIONS: dict[str, Any] = {
     "soft_delete": {
         "description": "rows read past the watermark whose flag says deleted are removed from the lake table",
@@ -119,9 +119,9 @@ def adapter_schema(type_name: str, dialect_title: str, with_schema: bool, cdc_op
             "description": "omit for a full copy each time the source changes",
             "type": "object",
             "properties": {
-                # a registered tables strategy (featherbox.tables.strategies), checked against the
+                # a registered database strategy (featherbox.database_sources.strategies), checked against the
                 # registry by the project loader: `column` (`columner` is an accepted alias), `cdc`
-                # (the server's change log, featherbox.tables.cdc and the plugin's cdc module), or one
+                # (the server's change log, featherbox.database_sources.cdc and the plugin's cdc module), or one
                 # a plugin provides, whose own settings go under `options`
                 "type": {"type": "string", "minLength": 1},
                 "options": {"type": "object", "description": "settings of a strategy a plugin provides"},
@@ -250,7 +250,7 @@ class Dialect:
     def attach_dsn(self, params: dict) -> str:
         raise NotImplementedError
 
-    def source_schema(self, adapter: RelationalAdapter) -> str:
+    def source_schema(self, adapter: DatabaseAdapter) -> str:
         raise NotImplementedError
 
     def list_tables(self, conn, schema: str) -> list[str]:

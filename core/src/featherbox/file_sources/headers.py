@@ -14,7 +14,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from featherbox.files.compression import decompress_head, decompressed
+from featherbox.file_sources.compression import decompress_head, decompressed
 
 HEAD = 1 << 13  # raw bytes read from each file
 OUT = 1 << 16  # decompressed bytes looked at

@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - a platform without an isal wheel
     inflate = zlib
 
 from featherbox.errors import FeatherBoxError
-from featherbox.files.compression import GZIP, ZSTD
+from featherbox.file_sources.compression import GZIP, ZSTD
 
 CHUNK = 1 << 20
 ZSTD_CHUNK = 1 << 17  # zstd expands far more than gzip: feed it less at a time

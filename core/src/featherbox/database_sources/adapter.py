@@ -1,4 +1,4 @@
-"""`RelationalAdapter`: tables of a client/server SQL database copied into the lake through a DuckDB
+"""`DatabaseAdapter`: tables of a client/server SQL database copied into the lake through a DuckDB
 scanner extension.
 
 How data moves: the source is ATTACHed (READ_ONLY) on the cursor the engine hands to `load`, inside
@@ -13,7 +13,7 @@ attached catalog; filtered (incremental) reads and `query:` tables go through `p
 does not load a DuckDB extension or ATTACH anything.
 
 Names: every source table is loaded under its own name, whatever it holds (`order items` lands as
-`<adapter>."order items"`, see `featherbox.tables.lake_table`), and every name is quoted at the source
+`<adapter>."order items"`, see `featherbox.database_sources.lake_table`), and every name is quoted at the source
 and in the lake.
 
 Keys: `incremental` modes merge rows by a key. `keyed_tables` gives each table its configured
@@ -38,17 +38,17 @@ from featherbox.errors import FeatherBoxError
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult, SourceUnreachable
 from featherbox.layout import adapter_lake_schema
 from featherbox.sql import quote_ident, sql_string
-from featherbox.tables import lake_table
-from featherbox.tables.connection import Dialect, connection_params, scrub, shown
+from featherbox.database_sources import lake_table
+from featherbox.database_sources.connection import Dialect, connection_params, scrub, shown
 
 if TYPE_CHECKING:
-    from featherbox.tables.strategies import TableStrategy
+    from featherbox.database_sources.strategies import DatabaseStrategy
 
 #: how many of a table's columns an error lists
 LISTED_COLUMNS = 30
 
 
-class RelationalAdapter(AdapterType):
+class DatabaseAdapter(AdapterType):
     dialect: ClassVar[Dialect]
 
     # configuration
@@ -116,7 +116,7 @@ class RelationalAdapter(AdapterType):
     def data_config(self) -> dict:
         """As the base class, without the column-mode options that change how but not what is loaded
         (`reconcile`, `chunk_rows`, `max_chunks_per_run`): editing them does not reload the tables."""
-        from featherbox.tables.column_mode import OPERATIONAL_KEYS
+        from featherbox.database_sources.column_mode import OPERATIONAL_KEYS
 
         config = super().data_config()
         inc = config.get("incremental")
@@ -139,11 +139,11 @@ class RelationalAdapter(AdapterType):
     def chosen_strategies(cls, document: dict) -> list[tuple[str, str, str]]:
         inc = document.get("incremental")
         if isinstance(inc, dict) and isinstance(inc.get("type"), str):
-            return [("incremental.type", "tables", strategy_name(inc["type"]))]
+            return [("incremental.type", "database", strategy_name(inc["type"]))]
         return []
 
     @property
-    def strategy(self) -> TableStrategy | None:
+    def strategy(self) -> DatabaseStrategy | None:
         """The registered table strategy `incremental.type` names (None: full copies)."""
         if "_strategy" not in self.__dict__:
             inc = self.spec.raw.get("incremental")
@@ -151,13 +151,13 @@ class RelationalAdapter(AdapterType):
             if inc:
                 from featherbox.registry import strategy_for
 
-                cls = strategy_for(self, "tables", strategy_name(inc["type"]), "incremental.type")
+                cls = strategy_for(self, "database", strategy_name(inc["type"]), "incremental.type")
                 chosen = cls(self, inc)
             self._strategy = chosen
         return self._strategy
 
     def cdc_reader(self):
-        """The plugin's `featherbox.tables.cdc.CdcReader` for `incremental: {type: cdc}`."""
+        """The plugin's `featherbox.database_sources.cdc.CdcReader` for `incremental: {type: cdc}`."""
         raise FeatherBoxError(f"adapter {self.name} ({self.spec.file}): {self.dialect.title} does not support incremental cdc")
 
     def on_delete(self) -> None:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, ClassVar
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident, quote_table, sql_string, values_sql
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
-from featherbox.files.compression import compression_of
-from featherbox.files.diagnose import SNIFF, csv_bad_line, csv_line_error, first_paragraph
-from featherbox.files.headers import headers_match, probe_files
-from featherbox.files.integrity import IntegrityChecks
-from featherbox.files.patterns import PathPattern, listing_globs, parse_pattern
-from featherbox.files.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
-from featherbox.files.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
+from featherbox.file_sources.compression import compression_of
+from featherbox.file_sources.diagnose import SNIFF, csv_bad_line, csv_line_error, first_paragraph
+from featherbox.file_sources.headers import headers_match, probe_files
+from featherbox.file_sources.integrity import IntegrityChecks
+from featherbox.file_sources.patterns import PathPattern, listing_globs, parse_pattern
+from featherbox.file_sources.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
+from featherbox.file_sources.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
 from featherbox.layout import RAW_SCHEMA, adapter_table
 from featherbox.secrets import redact
 from featherbox.state.versions import LEDGER
@@ -60,7 +60,7 @@ def file_adapter_schema(type_name: str, config_properties: dict, config_required
             },
             "update_strategy": {
                 "type": "string",
-                "description": "a files strategy: filename (default), content, full, or one a plugin provides",
+                "description": "a file strategy: filename (default), content, full, or one a plugin provides",
             },
             "delete_missing": {"type": "boolean", "description": "content strategy: drop rows of files that vanished"},
             "verify_compressed": {
@@ -167,15 +167,15 @@ class FileAdapter(AdapterType):
     @classmethod
     def chosen_strategies(cls, document: dict) -> list[tuple[str, str, str]]:
         name = document.get("update_strategy", "filename")
-        return [("update_strategy", "files", name)] if isinstance(name, str) else []
+        return [("update_strategy", "file", name)] if isinstance(name, str) else []
 
     @property
     def strategy(self) -> FileStrategy:
-        """The registered files strategy `update_strategy:` names (default filename)."""
+        """The registered file strategy `update_strategy:` names (default filename)."""
         name = self.spec.raw.get("update_strategy", "filename")
         from featherbox.registry import strategy_for
 
-        cls = strategy_for(self, "files", name, "update_strategy")
+        cls = strategy_for(self, "file", name, "update_strategy")
         return cls(delete_missing=bool(self.spec.raw.get("delete_missing", False)))
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:

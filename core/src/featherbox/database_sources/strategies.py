@@ -1,9 +1,9 @@
-"""Table strategies: how a relational adapter with `incremental: {type: <name>}` detects and loads.
+"""Database strategies: how a database adapter with `incremental: {type: <name>}` detects and loads.
 
-`TableStrategy` is the interface (one instance per adapter, made with the adapter and its
+`DatabaseStrategy` is the interface (one instance per adapter, made with the adapter and its
 `incremental:` mapping); `column` and `cdc` are the two the core registers through
 `fbox_incremental_strategies` (`featherbox.builtin.strategies`). Without `incremental:` the adapter
-copies every table whole (`RelationalAdapter.full_copy`), which is no strategy.
+copies every table whole (`DatabaseAdapter.full_copy`), which is no strategy.
 
 A strategy works through the adapter's public interface: `connect()` (a DB-API connection to the
 source), `tables()` / `keyed_tables()` (the tables to load, with their keys), `primary_key(table)`,
@@ -21,20 +21,20 @@ from featherbox.extension import Detection, IncrementalStrategy, LoadContext, Lo
 from featherbox.sql import quote_ident
 
 if TYPE_CHECKING:
-    from featherbox.tables.adapter import RelationalAdapter
+    from featherbox.database_sources.adapter import DatabaseAdapter
 
 
-class TableStrategy(IncrementalStrategy):
-    """Detects and loads the new part of a relational adapter's tables.
+class DatabaseStrategy(IncrementalStrategy):
+    """Detects and loads the new part of a database adapter's tables.
 
     `options` is the adapter file's `incremental:` mapping (its `type` names the strategy; a
     third-party strategy reads its own settings from `incremental.options`)."""
 
-    kind = "tables"
+    kind = "database"
     #: True when the strategy merges rows by a key: `keyed_tables` then requires one per table
     keyed: ClassVar[bool] = True
 
-    def __init__(self, adapter: RelationalAdapter, options: dict):
+    def __init__(self, adapter: DatabaseAdapter, options: dict):
         self.adapter = adapter
         self.options = options
 
@@ -60,8 +60,8 @@ class TableStrategy(IncrementalStrategy):
         return None
 
 
-class ColumnStrategy(TableStrategy):
-    """Watermark merges by a column (`featherbox.tables.column_mode`)."""
+class ColumnStrategy(DatabaseStrategy):
+    """Watermark merges by a column (`featherbox.database_sources.column_mode`)."""
 
     name = "column"
     description = "merge rows whose incremental.column passed the last watermark (soft deletes, reconciliation, chunked snapshots)"
@@ -70,7 +70,7 @@ class ColumnStrategy(TableStrategy):
         return self.options
 
     def detect(self, previous: dict) -> Detection:
-        from featherbox.tables.column_mode import ColumnMode
+        from featherbox.database_sources.column_mode import ColumnMode
 
         adapter = self.adapter
         conn = adapter.connect()
@@ -83,7 +83,7 @@ class ColumnStrategy(TableStrategy):
             conn.close()
 
     def load(self, ctx: LoadContext, tables: list[dict]) -> LoadResult:
-        from featherbox.tables.column_mode import ColumnMode
+        from featherbox.database_sources.column_mode import ColumnMode
 
         adapter, con = self.adapter, ctx.con
         conn = adapter.connect()
@@ -115,19 +115,19 @@ class ColumnStrategy(TableStrategy):
         return LoadResult(rows, state, "; ".join(n for n in notes if n), incremental=True)
 
 
-class CdcStrategy(TableStrategy):
-    """The server's change log, read by the plugin's `CdcReader` (`featherbox.tables.cdc`)."""
+class CdcStrategy(DatabaseStrategy):
+    """The server's change log, read by the plugin's `CdcReader` (`featherbox.database_sources.cdc`)."""
 
     name = "cdc"
     description = "follow the server's change log (PostgreSQL logical replication, MySQL/MariaDB row binlog)"
 
     def output_names(self, names: list[str]) -> list[str]:
-        from featherbox.tables.cdc import delta_name
+        from featherbox.database_sources.cdc import delta_name
 
         return [*names, *(delta_name(n) for n in names)]  # the applied changes, for incremental models
 
     def detect(self, previous: dict) -> Detection:
-        from featherbox.tables.cdc import detect_cdc
+        from featherbox.database_sources.cdc import detect_cdc
 
         adapter = self.adapter
         if sorted(t["name"] for t in adapter.tables()) != sorted(previous.get("tables") or []):
@@ -140,7 +140,7 @@ class CdcStrategy(TableStrategy):
             reader.close()
 
     def load(self, ctx: LoadContext, tables: list[dict]) -> LoadResult:
-        from featherbox.tables.cdc import load_cdc
+        from featherbox.database_sources.cdc import load_cdc
 
         adapter, con = self.adapter, ctx.con
         alias = adapter.attach(con)

@@ -41,7 +41,7 @@ class FileSelection:
 
 
 class FileStrategy(IncrementalStrategy):
-    kind = "files"
+    kind = "file"
 
     def __init__(self, delete_missing: bool = False):
         self.delete_missing = delete_missing

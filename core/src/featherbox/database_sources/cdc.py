@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident, sql_string
 from featherbox.extension import Detection, LoadContext, LoadResult
-from featherbox.tables import lake_table
-from featherbox.tables.connection import scrub
+from featherbox.database_sources import lake_table
+from featherbox.database_sources.connection import scrub
 
 if TYPE_CHECKING:
-    from featherbox.tables.adapter import RelationalAdapter
+    from featherbox.database_sources.adapter import DatabaseAdapter
 
 DELTA_PREFIX = "__delta_"
 META = ["_fbox_op", "_fbox_position", "_fbox_seq", "_fbox_changed_at", "_fbox_run_id"]
@@ -52,7 +52,7 @@ class CdcReader(ABC):
     #: statements run on each new connection (session settings)
     session: tuple[str, ...] = ()
 
-    def __init__(self, adapter: RelationalAdapter):
+    def __init__(self, adapter: DatabaseAdapter):
         self.adapter = adapter
         self._conn = None
 
@@ -265,7 +265,7 @@ def ensure_delta(con, schema: str, table: str, reset: bool) -> None:
     con.execute(f"{verb} {delta} AS SELECT {meta}, * FROM {lake_table(schema, table)} LIMIT 0")
 
 
-def load_cdc(adapter: RelationalAdapter, ctx: LoadContext, reader: CdcReader, tables: list[dict], copy) -> LoadResult:
+def load_cdc(adapter: DatabaseAdapter, ctx: LoadContext, reader: CdcReader, tables: list[dict], copy) -> LoadResult:
     """The whole CDC load. `copy(table)` replaces the lake table with a full read of the source."""
     con = ctx.con
     keys = {}

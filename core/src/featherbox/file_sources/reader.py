@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident, sql_string
-from featherbox.files.compression import compression_of, duckdb_auto, strip_compression_suffix
+from featherbox.file_sources.compression import compression_of, duckdb_auto, strip_compression_suffix
 
 FORMATS = ("csv", "tsv", "json", "ndjson", "parquet")
 COMPRESSIONS = ("auto", "gzip", "zstd", "none")
