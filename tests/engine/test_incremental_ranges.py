@@ -134,7 +134,7 @@ def test_touched_buckets_become_range_predicates():
 
     from featherbox.config.project import ModelSpec
     from featherbox.state.objects import LakeObjects
-    from featherbox.execute.materialize import _Incremental
+    from featherbox.execute.incremental_build import IncrementalBuild
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -146,7 +146,7 @@ def test_touched_buckets_become_range_predicates():
         if grain:
             raw["time_grain"] = grain
         spec = ModelSpec("m", "main", Path("m.yml"), f"SELECT {column} AS day FROM events", raw)
-        job = _Incremental(con, spec, {"events": "raw.events"}, None, 0, LakeObjects())
+        job = IncrementalBuild(con, spec, {"events": "raw.events"}, None, 0, LakeObjects())
         touched = job._temp("TABLE", "touched")
         con.execute(f"CREATE TEMP TABLE {touched} AS SELECT * FROM (VALUES {keys}) AS k(k0)")
         sql, within = job._only_touched_ranges(spec.sql, touched, [column])
