@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -15,6 +13,7 @@ from featherbox.config.loader import find_project_root, load_project
 from featherbox.config.project import Project
 from featherbox.errors import FeatherBoxError
 from featherbox.registry import Registry, default_registry
+from featherbox.run_record import EmptyHistoryDatabase, new_run_id, record_event, record_plan
 
 
 class RunLockedError(FeatherBoxError):
@@ -147,7 +146,7 @@ class Workspace:
 
         backend = self.backends.database
         if lake is None and backend.catalog_exists() is False:
-            backend = _EmptyHistoryDatabase()
+            backend = EmptyHistoryDatabase()
         try:
             history = History(backend, lake)
             history.migrate()
@@ -223,7 +222,7 @@ class Workspace:
                 history.close()
             con = self.open_lake()
             try:
-                moves = self.move_legacy_tables(con, LakeObjects.read(con, self.backends.database), f"migrate-{_new_run_id()}")
+                moves = self.move_legacy_tables(con, LakeObjects.read(con, self.backends.database), f"migrate-{new_run_id()}")
             finally:
                 con.close()
         finally:
@@ -247,7 +246,7 @@ class Workspace:
         selectors, full_refresh, command = list(options.selectors), options.full_refresh, options.command
         from featherbox.state.summary import project_digest
 
-        run_id = _new_run_id()
+        run_id = new_run_id()
         # taken before planning: a change that lands after it shows up in the next run's digest
         digest = project_digest(self.project, self.backends.adapters) if not selectors else None
         shortcut = digest is not None and not full_refresh
@@ -322,11 +321,11 @@ class Workspace:
                 history.log(run_id, "info", f"moved {move.old} to {move.new} (adapter tables have their own namespace)", move.adapter)
             history.defer()  # the rest is written in one transaction, after the run
             try:
-                self._record_plan(history, run_id, plan)
+                record_plan(history, run_id, plan, self.graph, self.backends.adapters)
                 timeout = self.project.timeout.total_seconds() if self.project.timeout else None
 
                 def event(kind, action, outcome):
-                    self._record_event(history, run_id, kind, action, outcome)
+                    record_event(history, run_id, kind, action, outcome)
                     on_event(kind, action, outcome)
 
                 lake = RunLake(con, objects, versions, serial=not self.backends.database.parallel_transactions)
@@ -353,46 +352,6 @@ class Workspace:
     def _has_max_age(self) -> bool:
         return any(spec.max_age for spec in self.project.models.values())
 
-    def _record_plan(self, history, run_id: str, plan) -> None:
-        import json
-
-        from featherbox.graph.dag import ADAPTER, nodes_of
-        from featherbox.plan.fingerprints import adapter_fingerprint
-
-        for kind in sorted({a.pipeline for a in plan.actions}):
-            history.add_pipeline(f"{run_id}-{kind}", run_id, kind)
-        for action in plan.actions:
-            history.add_action(run_id, f"{run_id}-{action.pipeline}", action.node, action.action, action.reason)
-        nodes = {}
-        for data in nodes_of(self.graph):
-            node = data.name
-            if data.kind == ADAPTER:
-                adapter = self.backends.adapters[node]
-                nodes[node] = ("adapter", json.dumps(_redacted(adapter.spec.raw), sort_keys=True), adapter_fingerprint(adapter))
-            else:
-                nodes[node] = ("model", json.dumps(_redacted(data.spec.raw), sort_keys=True), plan.fingerprints[node])
-        history.sync_nodes(nodes, list(self.graph.edges))
-
-    def _record_event(self, history, run_id, kind, action, outcome) -> None:
-        from featherbox.state.history import now_iso
-
-        if kind == "started":
-            history.update_action(run_id, action.node, status="running", started_at=now_iso())
-            history.log(run_id, "info", f"{action.action} {action.node}: {action.reason}", action.node)
-        elif kind in ("finished", "skipped"):
-            history.update_action(
-                run_id, action.node, status=outcome.status, rows_written=outcome.rows,
-                seconds=round(outcome.seconds, 3), error=outcome.error or None,
-                sql_text=outcome.sql or None, finished_at=now_iso(),
-            )
-            level = "info" if outcome.status == "completed" else "error"
-            text = outcome.error or outcome.message
-            if outcome.sql and outcome.status == "failed":
-                text += f"\n-- SQL of {action.node}:\n{outcome.sql}"
-            history.log(run_id, level, f"{action.node} {outcome.status}: {text}", action.node)
-        elif kind == "log":
-            history.log(run_id, "info", outcome.message, action.node)
-
     def dropped(self):
         """The nodes whose newest version is a drop, with whether they can still be restored."""
         from featherbox.state.objects import LakeObjects
@@ -412,7 +371,7 @@ class Workspace:
         from featherbox.state.objects import LakeObjects
         from featherbox.state.restore import find_dropped, restore
 
-        run_id = _new_run_id()
+        run_id = new_run_id()
         lock = self._take_lock(wait)
         try:
             con = open_lake(self.project, self.backends)
@@ -446,32 +405,3 @@ class Workspace:
                 con.close()
         finally:
             lock.release()
-
-
-class _EmptyHistoryDatabase:
-    """Stands in for the project database of a project that never ran: an empty SQLite in memory."""
-
-    paramstyle = "qmark"
-
-    def connect(self, lake=None):
-        import sqlite3
-
-        return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-
-    def describe(self) -> str:
-        return "memory (no catalog yet)"
-
-
-def _redacted(value):
-    from featherbox.secrets import redact
-
-    if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redacted(v) for v in value]
-    return redact(value) if isinstance(value, str) else value
-
-
-def _new_run_id() -> str:
-    """A run's id: when it started (UTC, sortable) and a random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
