@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
-from featherbox.sql import quote_ident, quote_table, sql_string, values_sql
+from featherbox.sql import quote_ident, quote_table, sql_string
 from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
 from featherbox.file_sources.compression import compression_of
 from featherbox.file_sources.diagnose import SNIFF, csv_bad_line, csv_line_error, first_paragraph
@@ -21,7 +21,7 @@ from featherbox.file_sources.reader import FORMAT_SCHEMA, normalize_format, read
 from featherbox.file_sources.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
 from featherbox.layout import RAW_SCHEMA, adapter_table
 from featherbox.secrets import redact
-from featherbox.state.versions import LEDGER
+from featherbox.state.ledger import loaded_files, record_files
 
 if TYPE_CHECKING:
     import duckdb
@@ -214,11 +214,8 @@ class FileAdapter(AdapterType):
         return sorted(files, key=lambda f: f.path)
 
     def ledger(self, con: duckdb.DuckDBPyConnection) -> dict[str, FileInfo]:
-        rows = con.execute(
-            f"""SELECT path, size, mtime, etag, file_time, removed FROM {LEDGER} WHERE adapter = {sql_string(self.name)}
-                QUALIFY row_number() OVER (PARTITION BY path ORDER BY seq DESC) = 1"""
-        ).fetchall()
-        return {p: FileInfo(p, s, m, e, t) for p, s, m, e, t, removed in rows if not removed}
+        """path -> the file as it was loaded, for every file the ledger counts as loaded."""
+        return {p: FileInfo(p, f.size, f.mtime, f.etag, f.file_time) for p, f in loaded_files(con, self.name).items()}
 
     def source_signature(self) -> str | None:
         import hashlib
@@ -435,14 +432,7 @@ class FileAdapter(AdapterType):
                 )
 
     def _write_ledger(self, con, files: list[FileInfo], run_id: str, removed: list[FileInfo] = ()) -> None:
-        import time
-
-        rows = [(f, False) for f in files] + [(f, True) for f in removed]
-        if not rows:
-            return
-        seq = time.time_ns()
-        values = values_sql([self.name, f.path, f.size, f.mtime, f.etag, f.file_time, run_id, seq, gone] for f, gone in rows)
-        con.execute(f"INSERT INTO {LEDGER} {values}")
+        record_files(con, self.name, run_id, files, removed)
 
 
 def _widens(old: str, new: str) -> bool:
