@@ -100,43 +100,14 @@ def gitignore(existing: str = "") -> str:
 
 # --- adapters -----------------------------------------------------------------------------
 
-def _description(description: str | None, fallback: str) -> str:
-    if description:
-        return f"description: {yaml_scalar(description)}\n"
-    return f"description: {yaml_scalar(fallback)}\n"
+# Each adapter type writes its own template (`AdapterType.new_file`: the generic one below, the
+# file kit's in `featherbox.file_sources.template`, the database kit's in
+# `featherbox.database_sources.template`, a plugin's in its package); these helpers are shared.
 
+def description_line(description: str | None, fallback: str) -> str:
+    """`description: ...` with `description`, or else `fallback`."""
+    return f"description: {yaml_scalar(description or fallback)}\n"
 
-FILE_YML = """\
-{schema}type: {type}
-{description}
-{config}
-# Which files to load: a glob (*, ?, **) relative to {base}. Time tokens [YYYY] [MM] [DD] [HH]
-# [mm] [SS] match digits and add a _file_time column, e.g. logs/[YYYY]/[MM]/[DD]/app_[HH].csv.gz.
-# Every row also gets _source_file, the file it came from.
-path: {path}
-
-# csv | tsv | json | ndjson | parquet; .gz and .zst files are decompressed.
-format:
-{format_lines}
-# Which files a run reads again:
-#   filename - only files not loaded before (new names)   content - also files whose size/time changed
-#   full     - reload everything on every change
-update_strategy: filename
-
-# Only files whose time (from the time tokens) falls in this range (UTC unless the value has an
-# offset such as +09:00; until is exclusive):
-# range:
-#   since: 2024-01-01T00:00:00
-#   until: 2025-01-01T00:00:00
-"""
-
-_FORMAT_LINES = {
-    "csv": "  type: csv\n  header: true\n  # delimiter: \",\"\n  # columns: {id: INTEGER, name: VARCHAR}   # omit to infer\n",
-    "tsv": "  type: tsv\n  header: true\n  # columns: {id: INTEGER, name: VARCHAR}   # omit to infer types\n",
-    "json": "  type: json\n",
-    "ndjson": "  type: ndjson\n",
-    "parquet": "  type: parquet\n",
-}
 
 PLACEHOLDER = "CHANGE_ME"
 
@@ -172,6 +143,12 @@ def example_value(prop):
     return PLACEHOLDER
 
 
+def required_config(schema: dict) -> list[str]:
+    """The `config:` keys a type's `config_schema` requires."""
+    config = (schema.get("properties") or {}).get("config") or {}
+    return list(config.get("required") or [])
+
+
 def config_section(schema: dict, values: dict | None = None) -> str:
     """`config:` with the settings a type's `config_schema` describes.
 
@@ -205,85 +182,6 @@ def config_section(schema: dict, values: dict | None = None) -> str:
     return head + "".join(f"  # {line}\n" for line in optional)
 
 
-def file_adapter(
-    name: str, type_name: str, schema: dict, path: str, fmt: str,
-    config: dict | None = None, description: str | None = None,
-) -> str:
-    """A file source; for localfile `config` is {"base_path": ...}."""
-    return FILE_YML.format(
-        schema=schema_line(f"adapters/{name}.yml", "adapter"),
-        type=yaml_scalar(type_name),
-        description=_description(description, f"Files loaded into table raw.{name}"),
-        config=config_section(schema, config),
-        base="base_path" if type_name == "localfile" else "the configured location",
-        path=yaml_scalar(path),
-        format_lines=_FORMAT_LINES[fmt],
-    )
-
-
-SQLITE_YML = """\
-{schema}type: sqlite
-{description}
-config:
-  path: {path}   # the SQLite file; relative to the project directory
-
-# Tables to copy into schema {name} (as {name}.<table>); omit to copy every table.
-# An entry may also be a query: {{name: recent_orders, query: "SELECT * FROM orders WHERE ..."}}
-{tables}"""
-
-
-def sqlite_adapter(name: str, db_path: str, tables: Sequence[str] | None, description: str | None = None) -> str:
-    tables_line = f"tables: {yaml_list(tables)}\n" if tables else "# tables: [users, orders]\n"
-    return SQLITE_YML.format(
-        schema=schema_line(f"adapters/{name}.yml", "adapter"),
-        description=_description(description, f"Tables of a SQLite database, loaded into schema {name}"),
-        path=yaml_scalar(db_path),
-        name=name,
-        tables=tables_line,
-    )
-
-
-DATABASE_YML = """\
-{schema}type: {type}
-{description}
-# How to reach the {title} server: dbname and the keys below, or a url instead of them.
-config:
-  host: 127.0.0.1
-  port: {port}
-  dbname: {placeholder}   # required (unless the url names it)
-  user: {placeholder}
-  # password: {placeholder}   # better: password: $SOME_VARIABLE, set in the environment or .env; masked in every output
-  # url: {scheme}://user:password@127.0.0.1:{port}/dbname   # instead of host, port, user, password and dbname
-{schema_line}
-# Tables to copy into schema {name} (as {name}.<table>); omit to copy every table{of_schema}.
-# An entry may also be a query: {{name: recent_orders, query: "SELECT * FROM orders WHERE ..."}}
-# tables: [users, orders]
-
-# Copy only new and changed rows, found by a column that grows with each change, and merge them
-# by the table's primary key (omit to copy whole tables whenever the source changed):
-# incremental:
-#   type: column
-#   column: updated_at
-"""
-
-
-def database_adapter(name: str, type_name: str, schema: dict, title: str, port: int, scheme: str, description: str | None = None) -> str:
-    """A client/server database source (postgresql, mysql): `config` with host, port, dbname, user."""
-    with_schema = "schema" in (schema.get("properties") or {})
-    return DATABASE_YML.format(
-        schema=schema_line(f"adapters/{name}.yml", "adapter"),
-        type=yaml_scalar(type_name),
-        description=_description(description, f"Tables of a {title} database, loaded into schema {name}"),
-        title=title,
-        port=port,
-        scheme=scheme,
-        placeholder=PLACEHOLDER,
-        schema_line="# schema: public   # the source schema (default public)\n" if with_schema else "",
-        name=name,
-        of_schema=" of the source schema" if with_schema else " of the database",
-    )
-
-
 GENERIC_YML = """\
 {schema}type: {type}
 {description}
@@ -291,10 +189,11 @@ GENERIC_YML = """\
 
 
 def generic_adapter(name: str, type_name: str, schema: dict, description: str | None = None) -> str:
+    """`type`, `description` and `config:` from the type's schema (`AdapterType.new_file`'s default)."""
     return GENERIC_YML.format(
         schema=schema_line(f"adapters/{name}.yml", "adapter"),
         type=yaml_scalar(type_name),
-        description=_description(description, f"{type_name} source {name}"),
+        description=description_line(description, f"{type_name} source {name}"),
         config=config_section(schema),
     )
 
