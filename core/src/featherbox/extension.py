@@ -100,7 +100,7 @@ class AdapterType(ABC):
         given; raise `FeatherBoxError` for a value that cannot be used. `description` is the
         `--description` text, if any. The default writes `type`, `description` and a `config:`
         made from `config_schema`: required settings as CHANGE_ME, optional ones commented out."""
-        from featherbox.scaffold.templates import generic_adapter
+        from featherbox.yaml_text import generic_adapter
 
         return AdapterTemplate(generic_adapter(name, cls.type_name, cls.config_schema, description))
 

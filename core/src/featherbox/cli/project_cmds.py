@@ -54,7 +54,7 @@ def init(
     result = init_project(target, example=example, force=force)
     root = result.root
     from featherbox.config.editor_schemas import write_schemas
-    from featherbox.scaffold.templates import SCHEMA_DIR
+    from featherbox.yaml_text import SCHEMA_DIR
 
     write_schemas(root / SCHEMA_DIR, ctx.obj.registry)
     where = _shown(root)

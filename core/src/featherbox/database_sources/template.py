@@ -39,7 +39,7 @@ def server_template(cls, name: str, description: str | None = None) -> AdapterTe
     without a dialect gets the generic one (`AdapterType.new_file`)."""
     from featherbox.extension import AdapterType
     from featherbox.layout import adapter_lake_schema
-    from featherbox.scaffold.templates import PLACEHOLDER, description_line, schema_line, yaml_scalar
+    from featherbox.yaml_text import PLACEHOLDER, description_line, schema_line, yaml_scalar
 
     dialect = getattr(cls, "dialect", None)
     if dialect is None:

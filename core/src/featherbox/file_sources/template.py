@@ -13,7 +13,7 @@ from featherbox.extension import AdapterTemplate
 
 #: the options every file type takes (`FileAdapter.new_options`)
 FILE_OPTIONS = {
-    "path": "glob or time pattern of the files, e.g. 'logs/[YYYY]/[MM]/*.csv.gz' (default: NAME/*.csv)",
+    "path": "glob or time pattern of the files, e.g. 'logs/[YYYY]/[MM]/*.csv.gz' (default: NAME/*.csv, or the extension of --format)",
     "format": "csv, tsv, json, ndjson or parquet (default: from the path's extension)",
 }
 
@@ -61,7 +61,7 @@ def file_template(
     (it must load as written) when it leaves no setting to fill in."""
     from featherbox.file_sources.reader import FORMATS, guess_format
     from featherbox.layout import adapter_table
-    from featherbox.scaffold.templates import config_section, description_line, required_config, schema_line, yaml_scalar
+    from featherbox.yaml_text import config_section, description_line, required_config, schema_line, yaml_scalar
 
     path, fmt = options.get("path"), options.get("format")
     if fmt is not None and fmt not in FORMATS:

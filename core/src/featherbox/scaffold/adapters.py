@@ -62,8 +62,10 @@ def new_adapter(
 ) -> NewAdapter:
     """Write adapters/<name>.yml from the template of `type_name` (`AdapterType.new_file`), given
     `options` (name -> value) the type declares in `new_options`."""
+    import yaml
+
     from featherbox.extension import AdapterTemplate
-    from featherbox.scaffold import templates
+    from featherbox.yaml_text import PLACEHOLDER
 
     check_name(name, "adapter name")
     cls = _adapter_class(registry, type_name)
@@ -80,13 +82,17 @@ def new_adapter(
             f"{type(template).__name__}, not an AdapterTemplate"
         )
     text = template.text
-    issues = _validate_adapter(text, cls, target, type_name)
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FeatherBoxError(f"the {type_name} adapter plugin wrote a template that is not YAML ({cls.__name__}.new_file): {exc}") from None
+    issues = _validate_adapter(document, cls, target, type_name)
     if issues and template.complete:
         raise FeatherBoxError(
             "the adapter file would not be valid, so it was not written:\n" + "\n".join(f"  {i}" for i in issues)
         )
     result = NewAdapter(target, type_name, list(template.tables))
-    result.warnings = [f"config.{key}: replace {templates.PLACEHOLDER}" for key in _placeholders(text)]
+    result.warnings = [f"config.{key}: replace {PLACEHOLDER}" for key in _placeholders(document)]
     result.warnings += list(template.warnings)
     result.warnings += [f"{i.field or 'file'}: {i.message}" for i in issues]
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -129,21 +135,19 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _placeholders(text: str) -> list[str]:
-    import yaml
+def _placeholders(document) -> list[str]:
+    from featherbox.yaml_text import PLACEHOLDER
 
-    from featherbox.scaffold.templates import PLACEHOLDER
-
-    config = (yaml.safe_load(text) or {}).get("config") or {}
-    return [key for key, value in config.items() if value == PLACEHOLDER]
+    config = document.get("config") if isinstance(document, dict) else None
+    return [key for key, value in config.items() if value == PLACEHOLDER] if isinstance(config, dict) else []
 
 
-def _validate_adapter(text: str, cls, file: Path, type_name: str) -> list:
-    import yaml
+def _validate_adapter(document, cls, file: Path, type_name: str) -> list:
+    import copy
 
     from featherbox.config.schemas import ADAPTER_SCHEMA, validate
 
-    data = yaml.safe_load(text)
+    data = copy.deepcopy(document)
     if isinstance(data, dict) and "config" in data and data["config"] is None:
         data["config"] = {}  # as the loader reads `config:` with nothing under it
     issues = validate(data, ADAPTER_SCHEMA, file, {})

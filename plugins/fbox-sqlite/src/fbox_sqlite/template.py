@@ -29,7 +29,7 @@ config:
 
 def sqlite_template(name: str, options: dict[str, str], description: str | None = None) -> AdapterTemplate:
     from featherbox.layout import adapter_lake_schema
-    from featherbox.scaffold.templates import description_line, schema_line, yaml_list, yaml_scalar
+    from featherbox.yaml_text import description_line, schema_line, yaml_list, yaml_scalar
 
     tables = _tables(options.get("tables"))
     text = SQLITE_YML.format(
