@@ -424,6 +424,14 @@ def plugin_pages(registry) -> dict[str, str]:
                 body.append(schema_table(schema))
             else:
                 body.append("This type declares no keys of its own.\n")
+            options = (getattr(cls, "new_options", None) or {}) if kind == "adapter" else {}
+            if options:
+                from featherbox.scaffold.adapters import option_label
+
+                body.append(f"`fbox adapter new NAME --type {name}` takes:\n")
+                body.append("| option | meaning |\n| --- | --- |")
+                body.extend(f"| `{option_label(option)}` | {_cell(text)} |" for option, text in options.items())
+                body.append("")
         pages[_plugin_page(plugin)] = "\n".join(body)
     pages[PLUGIN_INDEX] = "\n".join(index) + "\n"
     return pages

@@ -81,15 +81,16 @@ def test_its_contract_suite_passes(scaffold):
         cwd=package, capture_output=True, text=True, timeout=600, env={**os.environ, **env},
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "9 passed, 1 skipped" in done.stdout, done.stdout[-2000:]
+    assert "10 passed, 1 skipped" in done.stdout, done.stdout[-2000:]
 
 
 def test_a_project_using_it_loads_data(scaffold, tmp_path):
     _, env = scaffold
-    project = write_project(tmp_path / "p", {
-        "adapters/numbers.yml": "type: demo\nconfig:\n  rows: 7\n  start: 100\n",
-        "models/evens.yml": "sql: SELECT id FROM numbers WHERE id % 2 = 0\n",
-    })
+    project = write_project(tmp_path / "p", {"models/evens.yml": "sql: SELECT id FROM numbers WHERE id % 2 = 0\n"})
+    made = fbox("adapter", "new", "numbers", "--type", "demo", "--option", "rows=7", project=project, env=env)
+    assert made.returncode == 0 and "writes: raw.numbers" in made.stdout, made.stdout + made.stderr
+    path = project / "adapters" / "numbers.yml"
+    path.write_text(path.read_text().replace("# start: 1", "start: 100"))
     done = fbox("run", project=project, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert query(project, "SELECT count(*) AS n, min(id) AS lo, max(label) AS hi FROM raw.numbers", env=env) == [
@@ -101,6 +102,10 @@ def test_a_project_using_it_loads_data(scaffold, tmp_path):
     bad = write_project(tmp_path / "bad", {"adapters/numbers.yml": "type: demo\nconfig:\n  rows: 0\n"})
     done = fbox("plan", project=bad, env=env)
     assert done.returncode == 1 and "numbers.yml:3" in done.stderr and "Traceback" not in done.stderr
+    refused = fbox("adapter", "new", "n2", "--type", "demo", "--option", "rows=lots", project=project, env=env)
+    assert refused.returncode == 1 and "--option rows must be a whole number" in refused.stderr
+    refused = fbox("adapter", "new", "n3", "--type", "localfile", "--option", "rows=3", project=project, env=env)
+    assert refused.returncode == 1 and "--option rows (for demo adapters)" in refused.stderr
 
 
 def test_bad_names_and_existing_types_are_refused(tmp_path):

@@ -308,6 +308,111 @@ def test_adapter_new_rejects_options_of_other_types_and_bad_values(app, project)
     assert "bad-table" in refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--tables", "ok,bad-table")
 
 
+def test_adapter_new_names_the_installed_types_that_take_a_refused_option(app, project):
+    """Which types take an option comes from the registry (`AdapterType.new_options`), not from the command."""
+    message = refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--path", "x.csv", "--format", "csv")
+    assert message.startswith("options --path and --format (for azure, gcs, localfile and s3 adapters) cannot be used with --type sqlite")
+    assert message.endswith("--type sqlite takes: --db-path, --tables")
+    message = refused(app, "-C", str(project), "adapter", "new", "a", "--type", "postgresql", "--tables", "users")
+    assert message == "option --tables (for sqlite adapters) cannot be used with --type postgresql; --type postgresql takes no options"
+    message = refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--option", "db_path=x")
+    assert "--option db_path (no installed adapter type takes it; did you mean --db-path?)" in message
+    assert list((project / "adapters").glob("*.yml")) == []
+
+
+def test_adapter_new_option_flags_are_options_like_any_other(app, project):
+    """`--db-path x` and `--option db-path=x` are the same option; --option needs NAME=VALUE, once per name."""
+    ok(app, "-C", str(project), "adapter", "new", "crm", "--type", "sqlite", "--option", "db-path=dbs/crm.sqlite",
+       "--option", "tables=users,orders")
+    adapters = load(project).adapters
+    assert adapters["crm"].config == {"path": "dbs/crm.sqlite"} and adapters["crm"].raw["tables"] == ["users", "orders"]
+    assert "NAME=VALUE" in refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--option", "db-path")
+    message = refused(app, "-C", str(project), "adapter", "new", "a", "--type", "sqlite", "--db-path", "x", "--option", "db-path=y")
+    assert "given twice" in message
+
+
+def test_every_option_flag_of_the_command_is_an_option_name():
+    from featherbox.cli.app import create_app
+    from featherbox.scaffold.adapters import OPTION_FLAGS
+
+    import typer.main
+
+    command = typer.main.get_command(create_app()).commands["adapter"].commands["new"]
+    flags = {opt.removeprefix("--") for param in command.params for opt in param.opts if opt.startswith("--")}
+    assert set(OPTION_FLAGS) <= flags
+
+
+def test_a_third_party_type_takes_its_own_option_and_writes_its_own_template(project):
+    """A throw-away plugin on a fresh plugin manager: its type declares `--option city=...` and writes
+    its own file; the command needs no change for it, and other types refuse its option naming it."""
+    from fboxcli import registry_with
+
+    from featherbox.cli.context import AppContext
+    from featherbox.extension import AdapterTemplate, AdapterType
+
+    class Weather(AdapterType):
+        type_name = "weather"
+        config_schema = {
+            "type": "object",
+            "properties": {
+                "type": {"const": "weather"},
+                "description": {"type": "string"},
+                "config": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string", "minLength": 1}},
+                    "required": ["city"],
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["type", "config"],
+            "additionalProperties": False,
+        }
+        new_options = {"city": "the city to fetch the weather of"}
+
+        @classmethod
+        def new_file(cls, name, options, description=None):
+            city = options.get("city", "Paris")
+            text = f"type: weather\ndescription: {description or 'the weather'}\nconfig:\n  city: '{city}'\n"
+            return AdapterTemplate(text, [f"raw.{name}"], complete=True, warnings=["add an API key to .env"])
+
+        def output_tables(self):
+            return [f"raw.{self.name}"]
+
+        def load(self, ctx):
+            raise NotImplementedError
+
+    class Broken(Weather):
+        type_name = "broken"
+
+        @classmethod
+        def new_file(cls, name, options, description=None):
+            return AdapterTemplate("type: [broken\n") if options.get("city") else "type: broken\n"
+
+    registry = registry_with(Weather, Broken)
+    app = create_app(context=AppContext(registry.pm, registry.report, registry))
+
+    result = ok(app, "-C", str(project), "adapter", "new", "sky", "--type", "weather", "--option", "city=Osaka")
+    assert "writes: raw.sky" in result.output and "to fill in: add an API key to .env" in result.output
+    assert load_project(project, registry).adapters["sky"].config == {"city": "Osaka"}
+    ok(app, "-C", str(project), "adapter", "new", "sky2", "--type", "weather", "--description", "Paris weather")
+    assert yaml.safe_load((project / "adapters" / "sky2.yml").read_text())["description"] == "Paris weather"
+
+    # a complete template that does not pass the type's schema is not written
+    message = refused(app, "-C", str(project), "adapter", "new", "sky3", "--type", "weather", "--option", "city=")
+    assert "would not be valid" in message and "config.city" in message
+    assert not (project / "adapters" / "sky3.yml").exists()
+
+    message = refused(app, "-C", str(project), "adapter", "new", "logs", "--type", "localfile", "--option", "city=Osaka")
+    assert message.startswith("option --option city (for broken and weather adapters) cannot be used with --type localfile")
+    message = refused(app, "-C", str(project), "adapter", "new", "sky4", "--type", "weather", "--db-path", "x.sqlite")
+    assert message == "option --db-path (for sqlite adapters) cannot be used with --type weather; --type weather takes: --option city"
+
+    # a plugin's mistakes are its own, named
+    assert "Broken.new_file returned str" in refused(app, "-C", str(project), "adapter", "new", "b1", "--type", "broken")
+    message = refused(app, "-C", str(project), "adapter", "new", "b2", "--type", "broken", "--option", "city=x")
+    assert message.startswith("the broken adapter plugin wrote a template that is not YAML (Broken.new_file)")
+
+
 def test_adapter_new_refuses_to_overwrite_unless_forced(app, project):
     ok(app, "-C", str(project), "adapter", "new", "logs", "--type", "localfile")
     message = refused(app, "-C", str(project), "adapter", "new", "logs", "--type", "sqlite")

@@ -52,6 +52,23 @@ class LoadResult:
     incremental: bool = False
 
 
+@dataclass
+class AdapterTemplate:
+    """What `fbox adapter new` writes for one adapter file (`AdapterType.new_file`)."""
+
+    #: the YAML text of `adapters/<name>.yml`
+    text: str
+    #: the lake tables the file will write, for the command's summary (`raw.logs`, `raw_app.users`)
+    tables: list[str] = field(default_factory=list)
+    #: True when the text loads as written (nothing to fill in): `fbox adapter new` then refuses to
+    #: write it when it does not pass the schemas. False (the default): problems are shown as things
+    #: to fill in, and the file is written all the same.
+    complete: bool = False
+    #: more lines for the user (`to fill in: ...`), besides the CHANGE_ME placeholders and schema
+    #: problems `fbox adapter new` finds itself
+    warnings: list[str] = field(default_factory=list)
+
+
 class AdapterType(ABC):
     """One `type:` of adapter file. The engine creates one instance per adapter file."""
 
@@ -59,6 +76,11 @@ class AdapterType(ABC):
     config_schema: ClassVar[dict]
     description: ClassVar[str] = ""
     implemented: ClassVar[bool] = True
+    #: the options `fbox adapter new --type <this>` takes, name -> one line of help. A name is
+    #: written like a flag (`db-path`): `--db-path`, `--tables`, `--path`, `--format` and
+    #: `--base-path` have flags of their own, any other is given as `--option NAME=VALUE`. The
+    #: command refuses an option the type does not list, naming the installed types that do.
+    new_options: ClassVar[dict[str, str]] = {}
 
     #: the registry the project was loaded with: the engine sets it on each adapter it makes
     #: (`Backends.of`), and strategies are looked up there (`featherbox.registry.strategy_for`). An
@@ -69,6 +91,18 @@ class AdapterType(ABC):
     def __init__(self, spec: AdapterSpec, project: Project):
         self.spec = spec
         self.project = project
+
+    @classmethod
+    def new_file(cls, name: str, options: dict[str, str], description: str | None = None) -> AdapterTemplate:
+        """The commented `adapters/<name>.yml` that `fbox adapter new <name> --type <this>` writes.
+
+        `options` holds only names of `new_options` (the command refused others), with the values as
+        given; raise `FeatherBoxError` for a value that cannot be used. `description` is the
+        `--description` text, if any. The default writes `type`, `description` and a `config:`
+        made from `config_schema`: required settings as CHANGE_ME, optional ones commented out."""
+        from featherbox.yaml_text import generic_adapter
+
+        return AdapterTemplate(generic_adapter(name, cls.type_name, cls.config_schema, description))
 
     @classmethod
     def chosen_strategies(cls, document: dict) -> list[tuple[str, str, str]]:

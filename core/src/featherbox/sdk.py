@@ -15,6 +15,7 @@ _EXPORTS = {
     "hookimpl": "featherbox.hookspecs",
     # base classes and what the engine hands over or expects back
     "AdapterType": "featherbox.extension",
+    "AdapterTemplate": "featherbox.extension",
     "Detection": "featherbox.extension",
     "LoadContext": "featherbox.extension",
     "LoadResult": "featherbox.extension",

@@ -54,7 +54,7 @@ def init(
     result = init_project(target, example=example, force=force)
     root = result.root
     from featherbox.config.editor_schemas import write_schemas
-    from featherbox.scaffold.templates import SCHEMA_DIR
+    from featherbox.yaml_text import SCHEMA_DIR
 
     write_schemas(root / SCHEMA_DIR, ctx.obj.registry)
     where = _shown(root)
@@ -89,11 +89,11 @@ def adapter_new(
     ),
     path: Optional[str] = typer.Option(
         None, "--path",
-        help="localfile: glob or time pattern of the files, relative to --base-path.",
+        help="File types (localfile, s3, ...): glob or time pattern of the files.",
     ),
     fmt: Optional[str] = typer.Option(
         None, "--format",
-        help="localfile: csv, tsv, json, ndjson or parquet (default: from --path).",
+        help="File types: csv, tsv, json, ndjson or parquet (default: from --path).",
     ),
     base_path: Optional[str] = typer.Option(
         None, "--base-path",
@@ -104,18 +104,32 @@ def adapter_new(
         None, "--tables",
         help="sqlite: tables to copy, comma-separated (default: all).",
     ),
+    option: Optional[list[str]] = typer.Option(
+        None, "--option", metavar="NAME=VALUE",
+        help="Another option of the type's template (repeatable); a type that does not take it says which types do.",
+    ),
     description: Optional[str] = typer.Option(None, "--description", help="A description for the file."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing adapters/NAME.yml."),
 ) -> None:
-    """Create adapters/NAME.yml from a commented template for the type."""
+    """Create adapters/NAME.yml from a commented template for the type.
+
+    Each type takes its own options: the flags below, or --option NAME=VALUE.
+    """
+    from featherbox.errors import FeatherBoxError
     from featherbox.scaffold import new_adapter
 
     root = _root(ctx)
-    table_list = tables.split(",") if tables is not None else None
-    result = new_adapter(
-        root, name, type_name, path=path, fmt=fmt, base_path=base_path, db_path=db_path,
-        tables=table_list, description=description, force=force, registry=ctx.obj.registry,
-    )
+    flags = {"path": path, "format": fmt, "base-path": base_path, "db-path": db_path, "tables": tables}
+    options = {key: value for key, value in flags.items() if value is not None}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or not key:
+            raise FeatherBoxError(f"--option takes NAME=VALUE, got {item!r}")
+        if key in options and options[key] != value:
+            raise FeatherBoxError(f"option {key} is given twice: {options[key]!r} and {value!r}")
+        options[key] = value
+    result = new_adapter(root, name, type_name, ctx.obj.registry, options=options, description=description, force=force)
     typer.echo(f"Created {_shown(result.file)} (type {result.type})")
     if result.tables:
         typer.echo(f"  writes: {', '.join(result.tables)}")

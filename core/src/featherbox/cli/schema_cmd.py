@@ -23,7 +23,7 @@ def schema(
     """Write project.json, adapter.json and model.json so editors complete and check the YAML files."""
     from featherbox.config.editor_schemas import write_schemas
     from featherbox.config.loader import find_project_root
-    from featherbox.scaffold.templates import SCHEMA_DIR
+    from featherbox.yaml_text import SCHEMA_DIR
 
     if output is None:
         output = find_project_root(ctx.obj.base_dir()) / SCHEMA_DIR

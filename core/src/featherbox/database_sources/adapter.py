@@ -44,6 +44,13 @@ if TYPE_CHECKING:
 class DatabaseAdapter(SourceKeys, AdapterType):
     dialect: ClassVar[Dialect]
 
+    @classmethod
+    def new_file(cls, name: str, options: dict[str, str], description: str | None = None):
+        """`fbox adapter new`: the server template (`featherbox.database_sources.template`)."""
+        from featherbox.database_sources.template import server_template
+
+        return server_template(cls, name, description)
+
     # configuration
 
     def location(self) -> str:

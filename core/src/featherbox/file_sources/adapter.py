@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
 from featherbox.sql import quote_ident, quote_table, sql_string
-from featherbox.extension import AdapterType, Detection, LoadContext, LoadResult
+from featherbox.extension import AdapterTemplate, AdapterType, Detection, LoadContext, LoadResult
 from featherbox.file_sources.compression import compression_of
 from featherbox.file_sources.diagnose import SNIFF, csv_bad_line, csv_line_error, first_paragraph
 from featherbox.file_sources.headers import headers_match, probe_files
@@ -19,6 +19,7 @@ from featherbox.file_sources.integrity import IntegrityChecks
 from featherbox.file_sources.patterns import PathPattern, listing_globs, parse_pattern
 from featherbox.file_sources.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
 from featherbox.file_sources.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
+from featherbox.file_sources.template import FILE_OPTIONS, file_template
 from featherbox.layout import RAW_SCHEMA, adapter_table
 from featherbox.secrets import redact
 from featherbox.state.ledger import loaded_files, record_files
@@ -93,6 +94,12 @@ class FileAdapter(AdapterType):
     """Base of file sources; subclasses implement `filesystem`, `root` and may override `duckdb_path`."""
 
     location_label: ClassVar[str] = "files"
+    new_options: ClassVar[dict[str, str]] = FILE_OPTIONS
+
+    @classmethod
+    def new_file(cls, name: str, options: dict[str, str], description: str | None = None) -> AdapterTemplate:
+        """`path`, `format`, update strategy and range (`featherbox.file_sources.template`)."""
+        return file_template(cls, name, options, description)
 
     @classmethod
     def config_issues(cls, document: dict) -> list[tuple[str, str]]:

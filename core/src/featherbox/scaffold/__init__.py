@@ -17,8 +17,6 @@ PROJECT_FILE = "project.yml"
 ADAPTERS_DIR = "adapters"
 MODELS_DIR = "models"
 YAML_SUFFIXES = (".yml", ".yaml")
-STRICT_TYPES = ("localfile", "sqlite")  # their templates always validate; others may need filling in
-DEFAULT_BASE_PATH = "sources"
 
 
 # --- names ----------------------------------------------------------------------------------

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from featherbox.errors import FeatherBoxError
 from featherbox.scaffold import (
-    ADAPTERS_DIR, DEFAULT_BASE_PATH, NAME_RE, STRICT_TYPES, YAML_SUFFIXES,
-    Deleted, _check_free, _count, _graph_or_reason, _same_name_files, check_name,
+    ADAPTERS_DIR, YAML_SUFFIXES, Deleted, _check_free, _count, _graph_or_reason, _same_name_files, check_name,
 )
 
 
@@ -41,123 +40,114 @@ def _implemented(registry) -> list[str]:
     return sorted(name for name, cls in registry.adapters.items() if getattr(cls, "implemented", True))
 
 
+#: options `fbox adapter new` has a flag of its own for (`--db-path x`); any other is given as
+#: `--option NAME=VALUE`. Which types take them is up to the types (`AdapterType.new_options`).
+OPTION_FLAGS = ("path", "format", "base-path", "db-path", "tables")
+
+
+def option_label(option: str) -> str:
+    """How a user gives `option` on the command line: `--db-path`, `--option region`."""
+    return f"--{option}" if option in OPTION_FLAGS else f"--option {option}"
+
+
 def new_adapter(
     root: Path,
     name: str,
     type_name: str,
-    registry=None,
+    registry,
     *,
-    path: str | None = None,
-    fmt: str | None = None,
-    base_path: str | None = None,
-    db_path: str | None = None,
-    tables: list[str] | None = None,
+    options: dict[str, str] | None = None,
     description: str | None = None,
     force: bool = False,
 ) -> NewAdapter:
-    """Write adapters/<name>.yml from the template for `type_name`."""
-    from featherbox.layout import adapter_lake_schema, adapter_table
-    from featherbox.scaffold import templates
+    """Write adapters/<name>.yml from the template of `type_name` (`AdapterType.new_file`), given
+    `options` (name -> value) the type declares in `new_options`."""
+    import yaml
+
+    from featherbox.extension import AdapterTemplate
+    from featherbox.yaml_text import PLACEHOLDER
 
     check_name(name, "adapter name")
-    if registry is None:
-        from featherbox.registry import default_registry
-
-        registry = default_registry()
     cls = _adapter_class(registry, type_name)
-
-    from featherbox.file_sources.adapter import FileAdapter
-
-    is_files = isinstance(cls, type) and issubclass(cls, FileAdapter)
-    wrong = [opt for opt, value in (("--path", path), ("--format", fmt)) if value is not None and not is_files]
-    wrong += ["--base-path"] if base_path is not None and type_name != "localfile" else []
-    wrong += [opt for opt, value in (("--db-path", db_path), ("--tables", tables)) if value is not None and type_name != "sqlite"]
-    if wrong:
-        applies = {"--path": "file adapters such as localfile", "--format": "file adapters such as localfile",
-                   "--base-path": "localfile adapters"}
-        detail = ", ".join(f"{opt} (for {applies.get(opt, 'sqlite adapters')})" for opt in wrong)
-        raise FeatherBoxError(f"option{'s' if len(wrong) > 1 else ''} {detail} cannot be used with --type {type_name}")
+    options = dict(options or {})
+    _check_options(registry, cls, type_name, options)
 
     target = root / ADAPTERS_DIR / f"{name}.yml"
     _check_free(root, target, _same_name_files(root / ADAPTERS_DIR, name), f"adapter {name}", "adapter", force)
 
-    written_tables: list[str] = []
-    if is_files:
-        from featherbox.file_sources.reader import FORMATS, guess_format
-
-        if fmt is not None and fmt not in FORMATS:
-            raise FeatherBoxError(f"unknown --format {fmt!r}; use one of: {', '.join(FORMATS)}")
-        if path is not None and not path.strip():
-            raise FeatherBoxError("--path must not be empty")
-        fmt = fmt or (guess_format(path) if path else "csv")
-        path = (path or f"{name}/*.{_extension(fmt)}").lstrip("/")
-        # the adapter's own default: --path is relative to the project directory, as a user reads it
-        config = {"base_path": base_path or "."} if type_name == "localfile" else None
-        text = templates.file_adapter(name, type_name, cls.config_schema, path, fmt, config, description)
-        written_tables = [adapter_table(name)]
-    elif type_name == "sqlite":
-        tables = [t.strip() for t in tables if t.strip()] if tables is not None else None
-        if tables is not None:
-            if not tables:
-                raise FeatherBoxError(
-                    "--tables is empty; give table names like --tables users,orders, or omit it to copy all tables"
-                )
-            for table in tables:
-                if not NAME_RE.fullmatch(table):
-                    raise FeatherBoxError(f"invalid table name {table!r} in --tables: use letters, digits and _ only")
-            duplicated = sorted({t for t in tables if tables.count(t) > 1})
-            if duplicated:
-                raise FeatherBoxError(f"--tables names {', '.join(duplicated)} more than once")
-        text = templates.sqlite_adapter(name, db_path or f"{DEFAULT_BASE_PATH}/{name}.sqlite", tables, description)
-        written_tables = [f"{adapter_lake_schema(name)}.{t}" for t in tables] if tables else [f"{adapter_lake_schema(name)}.<every table of the database>"]
-    elif _is_database(cls):
-        dialect = cls.dialect
-        text = templates.database_adapter(
-            name, type_name, cls.config_schema, dialect.title, dialect.default_port, dialect.schemes[0], description
+    template = cls.new_file(name, options, description)
+    if not isinstance(template, AdapterTemplate):
+        raise FeatherBoxError(
+            f"the {type_name} adapter plugin wrote no template: {cls.__name__}.new_file returned "
+            f"{type(template).__name__}, not an AdapterTemplate"
         )
-        written_tables = [f"{adapter_lake_schema(name)}.<every table of the database>"]
-    else:
-        text = templates.generic_adapter(name, type_name, cls.config_schema, description)
-
-    issues = _validate_adapter(text, cls, target, type_name)
-    if issues and type_name in STRICT_TYPES:
+    text = template.text
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FeatherBoxError(f"the {type_name} adapter plugin wrote a template that is not YAML ({cls.__name__}.new_file): {exc}") from None
+    issues = _validate_adapter(document, cls, target, type_name)
+    if issues and template.complete:
         raise FeatherBoxError(
             "the adapter file would not be valid, so it was not written:\n" + "\n".join(f"  {i}" for i in issues)
         )
-    result = NewAdapter(target, type_name, written_tables)
-    result.warnings = [f"config.{key}: replace {templates.PLACEHOLDER}" for key in _placeholders(text)]
+    result = NewAdapter(target, type_name, list(template.tables))
+    result.warnings = [f"config.{key}: replace {PLACEHOLDER}" for key in _placeholders(document)]
+    result.warnings += list(template.warnings)
     result.warnings += [f"{i.field or 'file'}: {i.message}" for i in issues]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return result
 
 
-def _is_database(cls) -> bool:
-    """A client/server database source (postgresql, mysql): `featherbox.database_sources.DatabaseAdapter`."""
-    from featherbox.database_sources.adapter import DatabaseAdapter
+def _check_options(registry, cls, type_name: str, options: dict[str, str]) -> None:
+    """Refuse options `cls` does not take, saying which installed types take each, and what `cls` takes."""
+    accepted = getattr(cls, "new_options", None) or {}
+    wrong = [option for option in options if option not in accepted]
+    if not wrong:
+        return
+    takers: dict[str, list[str]] = {}
+    for other, other_cls in sorted(registry.adapters.items()):
+        if getattr(other_cls, "implemented", True):
+            for option in getattr(other_cls, "new_options", None) or {}:
+                takers.setdefault(option, []).append(other)
 
-    return isinstance(cls, type) and issubclass(cls, DatabaseAdapter) and hasattr(cls, "dialect")
+    def why(option: str) -> str:
+        if option in takers:
+            return f"for {_and(takers[option])} adapters"
+        close = difflib.get_close_matches(option, [*accepted, *takers], n=1)
+        hint = f"; did you mean {option_label(close[0])}?" if close else ""
+        return f"no installed adapter type takes it{hint}"
+
+    groups: dict[str, list[str]] = {}  # options the same types take are named together
+    for option in wrong:
+        groups.setdefault(why(option), []).append(option_label(option))
+    listed = ", ".join(f"{_and(labels)} ({reason})" for reason, labels in groups.items())
+    message = f"option{'s' if len(wrong) > 1 else ''} {listed} cannot be used with --type {type_name}"
+    if accepted:
+        message += f"; --type {type_name} takes: " + ", ".join(option_label(o) for o in accepted)
+    else:
+        message += f"; --type {type_name} takes no options"
+    raise FeatherBoxError(message)
 
 
-def _placeholders(text: str) -> list[str]:
-    import yaml
-
-    from featherbox.scaffold.templates import PLACEHOLDER
-
-    config = (yaml.safe_load(text) or {}).get("config") or {}
-    return [key for key, value in config.items() if value == PLACEHOLDER]
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _extension(fmt: str) -> str:
-    return {"ndjson": "jsonl"}.get(fmt, fmt)
+def _placeholders(document) -> list[str]:
+    from featherbox.yaml_text import PLACEHOLDER
+
+    config = document.get("config") if isinstance(document, dict) else None
+    return [key for key, value in config.items() if value == PLACEHOLDER] if isinstance(config, dict) else []
 
 
-def _validate_adapter(text: str, cls, file: Path, type_name: str) -> list:
-    import yaml
+def _validate_adapter(document, cls, file: Path, type_name: str) -> list:
+    import copy
 
     from featherbox.config.schemas import ADAPTER_SCHEMA, validate
 
-    data = yaml.safe_load(text)
+    data = copy.deepcopy(document)
     if isinstance(data, dict) and "config" in data and data["config"] is None:
         data["config"] = {}  # as the loader reads `config:` with nothing under it
     issues = validate(data, ADAPTER_SCHEMA, file, {})

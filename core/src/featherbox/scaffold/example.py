@@ -17,7 +17,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from featherbox.scaffold.templates import schema_line
+from featherbox.yaml_text import schema_line
 
 SEED = 20240101
 DAYS = (datetime(2024, 1, 1), datetime(2024, 1, 2))

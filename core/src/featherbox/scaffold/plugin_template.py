@@ -128,7 +128,12 @@ state the last load returned, and `load()` inside a transaction it commits toget
 
 from __future__ import annotations
 
-from featherbox.sdk import RAW_SCHEMA, AdapterType, Detection, LoadContext, LoadResult, adapter_table, quote_ident, quote_table
+import json
+
+from featherbox.sdk import (
+    RAW_SCHEMA, AdapterTemplate, AdapterType, Detection, FeatherBoxError, LoadContext, LoadResult, adapter_table,
+    quote_ident, quote_table,
+)
 
 from {package}.schema import CONFIG_SCHEMA
 
@@ -137,6 +142,25 @@ class {class_name}(AdapterType):
     type_name = "{type_name}"
     description = "generated rows (an example adapter: replace it with your source)"
     config_schema = CONFIG_SCHEMA
+    #: what `fbox adapter new NAME --type {type_name}` takes: `--option rows=N`
+    new_options = {{"rows": "how many rows to generate (default 10)"}}
+
+    @classmethod
+    def new_file(cls, name: str, options: dict[str, str], description: str | None = None) -> AdapterTemplate:
+        """The commented adapters/NAME.yml that `fbox adapter new` writes (without this method: one
+        made from the schema, with CHANGE_ME for each required config key)."""
+        rows = options.get("rows", "10")
+        if not rows.isdigit() or int(rows) < 1:
+            raise FeatherBoxError(f"--option rows must be a whole number of at least 1, got {{rows!r}}")
+        text = (
+            "type: {type_name}\\n"
+            f"description: {{json.dumps(description or 'Generated rows')}}\\n"
+            "config:\\n"
+            f"  rows: {{int(rows)}}   # how many rows to generate\\n"
+            "  # start: 1   # the first id\\n"
+        )
+        # complete: the file loads as written, so `fbox adapter new` refuses it if it does not
+        return AdapterTemplate(text, tables=[adapter_table(name)], complete=True)
 
     def output_tables(self) -> list[str]:
         return [adapter_table(self.name)]
@@ -203,6 +227,15 @@ class Test{class_name}Contract(AdapterContract):
     # def break_source(self):
     #     return lambda root: (root / "sample" / "bad.csv").write_text("id,name\\n1,a,extra\\n")
 
+    def test_adapter_new_writes_a_file_the_schema_accepts(self, adapter_type):
+        import jsonschema
+        import yaml
+
+        template = adapter_type.new_file("numbers", {{"rows": "5"}})
+        document = yaml.safe_load(template.text)
+        jsonschema.validate(document, adapter_type.config_schema)
+        assert document["config"]["rows"] == 5 and template.tables == ["raw.numbers"]
+
     def test_writes_the_configured_rows(self, contract_project):
         self.run(contract_project)
         ws = self.workspace(contract_project)
@@ -221,7 +254,7 @@ writes `config.rows` generated rows into `raw.<adapter name>` — replace it wit
 ├── pyproject.toml                 # the `featherbox` entry point and the pinned featherbox version
 ├── src/{package}/
 │   ├── plugin.py                  # the hooks: fbox_adapter_types()
-│   ├── adapter.py                 # {class_name}: output_tables, detect, load
+│   ├── adapter.py                 # {class_name}: output_tables, detect, load, new_file
 │   └── schema.py                  # the JSON Schema of an adapter file
 └── tests/test_contract.py         # featherbox.testing.AdapterContract
 ```
@@ -234,6 +267,12 @@ fbox plugins              # lists {distribution} with `adapter: {type_name}`
 ```
 
 ## Use
+
+```sh
+fbox adapter new numbers --type {type_name} --option rows=10   # writes adapters/numbers.yml
+```
+
+or write the file yourself:
 
 ```yaml
 # adapters/numbers.yml

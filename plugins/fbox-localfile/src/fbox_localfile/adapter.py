@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from featherbox.file_sources.adapter import FileAdapter, file_adapter_schema
+from featherbox.file_sources.template import file_template
 
 
 class LocalFileAdapter(FileAdapter):
@@ -15,6 +16,15 @@ class LocalFileAdapter(FileAdapter):
         {"base_path": {"type": "string", "minLength": 1, "description": "directory the path is relative to; relative to the project (default: the project directory)"}},
         [],
     )
+    new_options = {
+        **FileAdapter.new_options,
+        "base-path": "directory the path is relative to, relative to the project (default: ., the project directory)",
+    }
+
+    @classmethod
+    def new_file(cls, name: str, options: dict[str, str], description: str | None = None):
+        """The file template with `config.base_path` written out (as a user reads --path: relative to the project)."""
+        return file_template(cls, name, options, description, {"base_path": options.get("base-path") or "."}, "base_path")
 
     def filesystem(self):
         from fsspec.implementations.local import LocalFileSystem

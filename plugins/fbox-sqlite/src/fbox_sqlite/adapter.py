@@ -19,6 +19,8 @@ from featherbox.database_sources.adapter import DatabaseAdapter
 from featherbox.database_sources.column_mode import OPERATIONAL_KEYS
 from featherbox.database_sources.connection import Dialect, adapter_schema, run_query, shapes_of
 
+from fbox_sqlite import template
+
 
 class SQLiteDialect(Dialect):
     title = "SQLite"
@@ -120,6 +122,12 @@ class SQLiteAdapter(DatabaseAdapter):
     description = "tables of a SQLite database file (full copy, or incremental by a column)"
     config_schema = _schema()
     dialect = SQLiteDialect()
+    new_options = template.OPTIONS
+
+    @classmethod
+    def new_file(cls, name: str, options: dict[str, str], description: str | None = None):
+        """The file and the tables to copy (`fbox_sqlite.template`), not the server template."""
+        return template.sqlite_template(name, options, description)
 
     @property
     def path(self) -> Path:
