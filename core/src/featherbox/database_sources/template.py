@@ -22,7 +22,7 @@ config:
   # password: {placeholder}   # better: password: $SOME_VARIABLE, set in the environment or .env; masked in every output
   # url: {scheme}://user:password@127.0.0.1:{port}/dbname   # instead of host, port, user, password and dbname
 {schema_line}
-# Tables to copy into schema {name} (as {name}.<table>); omit to copy every table{of_schema}.
+# Tables to copy into schema {lake_schema} (as {lake_schema}.<table>); omit to copy every table{of_schema}.
 # An entry may also be a query: {{name: recent_orders, query: "SELECT * FROM orders WHERE ..."}}
 # tables: [users, orders]
 
@@ -47,8 +47,9 @@ def server_template(cls, name: str, description: str | None = None) -> AdapterTe
     with_schema = "schema" in (cls.config_schema.get("properties") or {})
     text = SERVER_YML.format(
         schema=schema_line(f"adapters/{name}.yml", "adapter"),
+        lake_schema=adapter_lake_schema(name),
         type=yaml_scalar(cls.type_name),
-        description=description_line(description, f"Tables of a {dialect.title} database, loaded into schema {name}"),
+        description=description_line(description, f"Tables of a {dialect.title} database, loaded into schema {adapter_lake_schema(name)}"),
         title=dialect.title,
         port=dialect.default_port,
         scheme=dialect.schemes[0],

@@ -22,7 +22,7 @@ SQLITE_YML = """\
 config:
   path: {path}   # the SQLite file; relative to the project directory
 
-# Tables to copy into schema {name} (as {name}.<table>); omit to copy every table.
+# Tables to copy into schema {lake_schema} (as {lake_schema}.<table>); omit to copy every table.
 # An entry may also be a query: {{name: recent_orders, query: "SELECT * FROM orders WHERE ..."}}
 {tables}"""
 
@@ -34,7 +34,8 @@ def sqlite_template(name: str, options: dict[str, str], description: str | None 
     tables = _tables(options.get("tables"))
     text = SQLITE_YML.format(
         schema=schema_line(f"adapters/{name}.yml", "adapter"),
-        description=description_line(description, f"Tables of a SQLite database, loaded into schema {name}"),
+        lake_schema=adapter_lake_schema(name),
+        description=description_line(description, f"Tables of a SQLite database, loaded into schema {adapter_lake_schema(name)}"),
         path=yaml_scalar(options.get("db-path") or f"sources/{name}.sqlite"),
         name=name,
         tables=f"tables: {yaml_list(tables)}\n" if tables else "# tables: [users, orders]\n",
