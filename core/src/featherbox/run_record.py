@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+from featherbox.secrets import redact_values
+
 
 def new_run_id() -> str:
     """A run's id: when it started (UTC, sortable) and a random suffix."""
@@ -28,9 +30,9 @@ def record_plan(history, run_id: str, plan, graph, adapters: dict) -> None:
         node = data.name
         if data.kind == ADAPTER:
             adapter = adapters[node]
-            nodes[node] = ("adapter", json.dumps(redacted(adapter.spec.raw), sort_keys=True), adapter_fingerprint(adapter))
+            nodes[node] = ("adapter", json.dumps(redact_values(adapter.spec.raw), sort_keys=True), adapter_fingerprint(adapter))
         else:
-            nodes[node] = ("model", json.dumps(redacted(data.spec.raw), sort_keys=True), plan.fingerprints[node])
+            nodes[node] = ("model", json.dumps(redact_values(data.spec.raw), sort_keys=True), plan.fingerprints[node])
     history.sync_nodes(nodes, list(graph.edges))
 
 
@@ -54,17 +56,6 @@ def record_event(history, run_id: str, kind: str, action, outcome) -> None:
         history.log(run_id, level, f"{action.node} {outcome.status}: {text}", action.node)
     elif kind == "log":
         history.log(run_id, "info", outcome.message, action.node)
-
-
-def redacted(value):
-    """`value` with every secret in its strings masked (`featherbox.secrets.redact`)."""
-    from featherbox.secrets import redact
-
-    if isinstance(value, dict):
-        return {k: redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redacted(v) for v in value]
-    return redact(value) if isinstance(value, str) else value
 
 
 class EmptyHistoryDatabase:

@@ -76,6 +76,18 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_values(value: Any) -> Any:
+    """`value` (mappings, lists, scalars) with every string, keys included, passed through `redact`;
+    other objects become their redacted text, so the result can be written as JSON."""
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_values(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_values(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return redact(value) if isinstance(value, str) else value
+    return redact(str(value))
+
+
 def _escapes(value: str) -> set[str]:
     """`value` as SQL, libpq, MySQL, shell-ish and identifier quoting would put it between quotes."""
     backslashed = value.replace("\\", "\\\\")

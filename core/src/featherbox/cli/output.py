@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from featherbox.secrets import redact as _redact
+from featherbox.secrets import redact as _redact, redact_values
 
 
 def is_tty() -> bool:
@@ -26,18 +26,8 @@ def emit_json(payload: Any, redact: bool = True, sort_keys: bool = True) -> None
     """JSON with secrets redacted inside string values (so the output stays valid JSON), unless
     `redact` is False (query results: data is printed as it is); `sort_keys` False keeps the
     order of each mapping (a query's columns)."""
-    payload = _redacted(payload) if redact else payload
+    payload = redact_values(payload) if redact else payload
     typer.echo(json.dumps(payload, indent=2, sort_keys=sort_keys, default=str))
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_redact(str(k)): _redacted(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redacted(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return _redact(value) if isinstance(value, str) else value
-    return _redact(str(value))
 
 
 def table(headers: list[str], rows: list[list[Any]], title: str | None = None, redact: bool = True) -> None:
