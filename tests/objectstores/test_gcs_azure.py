@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, fbox, query, run
-from .helpers import csv_gz, hourly_name, rows_for
+from featherbox.testing.samples import csv_gz, hourly_name, rows_for
 from .stores import KINDS, Kind, project
 
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 6, 12)] + [datetime(2024, 1, 2, 3)]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import FBOX, fbox, run
-from .helpers import hourly_name
+from featherbox.testing.samples import hourly_name
 from .stores import KINDS, Kind, Store, project
 
 START = datetime(2024, 3, 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .conftest import fbox, query, run
-from .helpers import csv_gz, hourly_name, rows_for
+from featherbox.testing.samples import csv_gz, hourly_name, rows_for
 from .stores import S3, project
 
 KEY, SECRET = "AKIATESTKEY", "s3cr3t-value-never-printed"
