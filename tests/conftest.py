@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from dbservers import my, pg  # noqa: F401  (fixtures: a fresh database per test)
+from featherbox.testing import in_ci
+
+# featherbox.testing (a pytest plugin) provides the service fixtures: s3_server, gcs_server, azure_server,
+# s3_store, gcs_store, azure_store, postgres_database, mysql_database.
 
 
 @pytest.fixture
 def ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    """Whether this is a CI run, where a missing service fails a test (featherbox.testing.unavailable)."""
+    return in_ci()
+
+
+@pytest.fixture
+def pg(postgres_database):
+    """A fresh database on the shared PostgreSQL server (the short name the tests use)."""
+    return postgres_database
+
+
+@pytest.fixture
+def my(mysql_database):
+    """A fresh database on the shared MySQL/MariaDB server (the short name the tests use)."""
+    return mysql_database
 
 
 def pytest_configure(config):

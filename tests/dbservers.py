@@ -1,16 +1,16 @@
-"""Fresh databases on the real PostgreSQL and MySQL/MariaDB servers, for any test folder, and
-throwaway servers (`start_postgres`, `start_mariadb`) for settings the shared ones lack.
+"""Throwaway PostgreSQL and MariaDB servers (`start_postgres`, `start_mariadb`) for settings the shared
+ones lack, and the shared servers' settings `PG` and `MY`.
 
-Connection settings come from the environment (defaults match ../shared/TESTING.md):
-FBOX_TEST_PG_HOST/PORT/USER/PASSWORD and FBOX_TEST_MYSQL_HOST/PORT/USER/PASSWORD.
-An unreachable server, or a throwaway one that cannot start, skips its tests, except with CI=true,
-where it fails them.
+A fresh database on the shared servers is featherbox.testing's fixture `postgres_database` /
+`mysql_database` (`pg` / `my` in tests/conftest.py); their connection settings come from the environment
+(defaults match ../shared/TESTING.md): FBOX_TEST_PG_HOST/PORT/USER/PASSWORD and
+FBOX_TEST_MYSQL_HOST/PORT/USER/PASSWORD. An unreachable server, or a throwaway one that cannot start,
+skips its tests, except with CI=true, where it fails them (featherbox.testing.unavailable).
 """
 
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
 import signal
@@ -20,116 +20,25 @@ import time
 import uuid
 from contextlib import contextmanager
 
-import pytest
+from featherbox.testing import Database, free_port, mysql_params, postgres_params, unavailable
+from featherbox.testing.databases import admin_connection
 
-CI = os.environ.get("CI", "").lower() == "true"
+__all__ = ["MY", "PG", "Source", "Throwaway", "free_port", "my_admin", "start_mariadb", "start_postgres"]
 
-def _unreachable(what: str, exc: Exception):
-    message = f"{what} is not reachable ({type(exc).__name__}: {exc}); see /work/shared/TESTING.md"
-    if CI:
-        pytest.fail(message + " (CI=true: not skipping)")
-    pytest.skip(message)
+PG = postgres_params()
+MY = mysql_params()
+Source = Database  # a fresh database: featherbox.testing.Database
 
-PG = {
-    "host": os.environ.get("FBOX_TEST_PG_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("FBOX_TEST_PG_PORT", "5432")),
-    "user": os.environ.get("FBOX_TEST_PG_USER", "postgres"),
-    "password": os.environ.get("FBOX_TEST_PG_PASSWORD", ""),
-}
-
-MY = {
-    "host": os.environ.get("FBOX_TEST_MYSQL_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("FBOX_TEST_MYSQL_PORT", "3306")),
-    "user": os.environ.get("FBOX_TEST_MYSQL_USER", "root"),
-    "password": os.environ.get("FBOX_TEST_MYSQL_PASSWORD", ""),
-}
-
-class Source:
-    """A freshly created database; `sql` runs statements, `rows` returns sorted rows."""
-
-    def __init__(self, kind: str, params: dict, dbname: str, con):
-        self.kind, self.params, self.dbname, self.con = kind, params, dbname, con
-
-    def sql(self, *statements: str, params=None) -> None:
-        cur = self.con.cursor()
-        for statement in statements:
-            cur.execute(statement, params)
-        cur.close()
-
-    def rows(self, statement: str) -> list[tuple]:
-        cur = self.con.cursor()
-        cur.execute(statement)
-        rows = cur.fetchall()
-        cur.close()
-        return sorted(tuple(r) for r in rows)
-
-    def config_yaml(self, indent: int = 2) -> str:
-        pad = " " * indent
-        p = self.params
-        lines = [f"host: {p['host']}", f"port: \"{p['port']}\"", f"user: {p['user']}", f"dbname: {self.dbname}"]
-        if p["password"]:
-            lines.append(f"password: {json.dumps(p['password'])}")
-        return "\n".join(pad + line for line in lines)
-
-@pytest.fixture
-def pg():
-    try:
-        import psycopg
-
-        admin = psycopg.connect(**{k: v for k, v in PG.items() if v != ""}, dbname="postgres", autocommit=True, connect_timeout=5)
-    except Exception as exc:
-        _unreachable(f"PostgreSQL at {PG['host']}:{PG['port']}", exc)
-    dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{dbname}"')
-    con = psycopg.connect(**{k: v for k, v in PG.items() if v != ""}, dbname=dbname, autocommit=True)
-    try:
-        yield Source("postgresql", PG, dbname, con)
-    finally:
-        con.close()
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        admin.close()
 
 def my_admin():
     """An autocommit connection to the shared MySQL/MariaDB server as MY's user."""
-    try:
-        import mysql.connector
+    return admin_connection("mysql", MY)
 
-        return mysql.connector.connect(**MY, autocommit=True, connection_timeout=5)
-    except Exception as exc:
-        _unreachable(f"MySQL/MariaDB at {MY['host']}:{MY['port']}", exc)
-
-@pytest.fixture
-def my():
-    admin = my_admin()
-    import mysql.connector
-
-    dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
-    cur = admin.cursor()
-    cur.execute(f"CREATE DATABASE `{dbname}`")
-    con = mysql.connector.connect(**MY, database=dbname, autocommit=True)
-    try:
-        yield Source("mysql", MY, dbname, con)
-    finally:
-        con.close()
-        cur.execute(f"DROP DATABASE IF EXISTS `{dbname}`")
-        cur.close()
-        admin.close()
 
 # throwaway servers, started and removed by the tests (see /work/shared/TESTING.md)
 
-def free_port() -> int:
-    """A port nothing listens on (at the moment)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 def _cannot_start(what: str, detail: str):
-    message = f"cannot start a throwaway {what}: {detail}; see /work/shared/TESTING.md"
-    if CI:
-        pytest.fail(message + " (CI=true: not skipping)")
-    pytest.skip(message)
+    unavailable(f"cannot start a throwaway {what}: {detail}; see /work/shared/TESTING.md")
 
 def _children(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()

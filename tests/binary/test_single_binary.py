@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from featherbox.testing import unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "tools" / "build_binary.py"
 PLUGINS = ["localfile", "sqlite"]
@@ -31,27 +33,16 @@ DUCKDB_VERSION = "1.5.5"
 pytestmark = pytest.mark.timeout(300)
 
 
-def _unavailable(ci: bool, reason: str) -> None:
-    if ci:
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def is_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-@pytest.fixture(scope="module")
-def binary(tmp_path_factory, is_ci) -> Path:
+def binary(tmp_path_factory) -> Path:
     if not sys.platform.startswith("linux"):
-        _unavailable(is_ci, f"the single binary is built and tested on Linux only (this is {sys.platform})")
+        unavailable(f"the single binary is built and tested on Linux only (this is {sys.platform})")
     if shutil.which("env", path="/usr/bin:/bin") is None:
-        _unavailable(is_ci, "/usr/bin/env is missing, so the binary's `#!/usr/bin/env python3` cannot work")
+        unavailable("/usr/bin/env is missing, so the binary's `#!/usr/bin/env python3` cannot work")
     try:
         import shiv  # noqa: F401
     except ImportError:
-        _unavailable(is_ci, f"shiv is not installed ({sys.executable} -m pip install -r requirements-dev.txt)")
+        unavailable(f"shiv is not installed ({sys.executable} -m pip install -r requirements-dev.txt)")
     output = tmp_path_factory.mktemp("dist") / "fbox"
     result = subprocess.run(
         [sys.executable, str(BUILD), "--plugins", ",".join(PLUGINS), "--output", str(output)],
@@ -64,7 +55,7 @@ def binary(tmp_path_factory, is_ci) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clean_env(tmp_path_factory, binary, is_ci) -> dict[str, str]:
+def clean_env(tmp_path_factory, binary) -> dict[str, str]:
     """`env -i` style environment whose python3 is a bare interpreter of the version the binary was built for."""
     root = tmp_path_factory.mktemp("clean")
     home = root / "home"
@@ -76,7 +67,7 @@ def clean_env(tmp_path_factory, binary, is_ci) -> dict[str, str]:
         # No suitable system python3: put the venv's base interpreter (no featherbox, same version) first on PATH.
         base = Path(getattr(sys, "_base_executable", "") or "")
         if not base.is_file():
-            _unavailable(is_ci, f"no bare Python {wanted} interpreter found for the clean environment")
+            unavailable(f"no bare Python {wanted} interpreter found for the clean environment")
         bindir = root / "bin"
         bindir.mkdir()
         (bindir / "python3").symlink_to(base)

@@ -1,42 +1,19 @@
 """What the object-store tests need to know about each store, written once: a filesystem to put objects
 with, the connection config of an adapter or a DuckLake storage (every value from an environment
-variable) and those variables, given the store's running server (the session fixtures of conftest.py)."""
+variable) and those variables, given the store's running server (featherbox.testing's `s3_server`,
+`gcs_server`, `azure_server`; `Store`, a fresh bucket, is featherbox.testing's too)."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import yaml
+
 from featherbox.testing import write_project
+from featherbox.testing.samples import HOURLY as PATTERN
+from featherbox.testing.stores import Store, azure_filesystem, gcs_filesystem, new_store, s3_filesystem
 
-PATTERN = "[YYYY]/[MM]/[DD]/app_[YYYY][MM][DD]T[HH].csv.gz"
-
-
-class Store:
-    """A fresh bucket/container and a filesystem to put objects in it (paths relative to it)."""
-
-    def __init__(self, fs, bucket: str):
-        self.fs, self.bucket = fs, bucket
-
-    def put(self, rel: str, data: bytes) -> None:
-        self.fs.pipe(f"{self.bucket}/{rel}", data)
-        self.fs.invalidate_cache()
-
-    def put_many(self, files: dict[str, bytes]) -> None:
-        """Several objects in one call: the async filesystems send them concurrently."""
-        self.fs.pipe({f"{self.bucket}/{rel}": data for rel, data in files.items()})
-        self.fs.invalidate_cache()
-
-    def find(self, rel: str = "") -> list[str]:
-        self.fs.invalidate_cache()
-        return self.fs.find(f"{self.bucket}/{rel}".rstrip("/"))
-
-
-def new_store(fs, prefix: str = "b-") -> Store:
-    bucket = prefix + uuid.uuid4().hex[:12]
-    fs.mkdir(bucket)
-    return Store(fs, bucket)
+__all__ = ["KINDS", "Kind", "PATTERN", "Store", "new_store", "project"]
 
 
 class Kind:
@@ -59,16 +36,13 @@ class Kind:
 
 
 class S3(Kind):
-    name, server = "s3", "moto"
+    name, server = "s3", "s3_server"
 
     def __init__(self, key: str = "AKIATESTKEY", secret: str = "s3cr3t-value-never-printed"):
         self.key, self.secret = key, secret
 
     def filesystem(self, server):
-        import s3fs
-
-        return s3fs.S3FileSystem(key="testing", secret="testing-secret", client_kwargs={"endpoint_url": server.url},
-                                 skip_instance_cache=True, use_listings_cache=False)
+        return s3_filesystem(server)
 
     def config(self, bucket: str) -> dict:
         # every connection value from the environment, as strings (ssl: "false")
@@ -80,12 +54,10 @@ class S3(Kind):
 
 
 class GCS(Kind):
-    name, server = "gcs", "gcs_emulator"
+    name, server = "gcs", "gcs_server"
 
     def filesystem(self, server):
-        import gcsfs
-
-        return gcsfs.GCSFileSystem(endpoint_url=server.url, token="anon", project="test", skip_instance_cache=True)
+        return gcs_filesystem(server)
 
     def config(self, bucket: str) -> dict:
         return {"bucket": bucket, "project": "test", "token": "anon", "endpoint": "$FB_GCS_ENDPOINT"}
@@ -95,12 +67,10 @@ class GCS(Kind):
 
 
 class Azure(Kind):
-    name, server = "azure", "azurite"
+    name, server = "azure", "azure_server"
 
     def filesystem(self, server):
-        import adlfs
-
-        return adlfs.AzureBlobFileSystem(connection_string=server.connection_string, skip_instance_cache=True)
+        return azure_filesystem(server)
 
     def config(self, bucket: str) -> dict:
         return {"container": bucket, "connection_string": "$FB_AZURE_CS"}

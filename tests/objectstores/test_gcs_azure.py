@@ -8,8 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from .conftest import AZURITE_ACCOUNT, AZURITE_KEY, fbox, query, run
-from .helpers import csv_gz, hourly_name, rows_for
+from featherbox.testing.samples import csv_gz, hourly_name, rows_for
+from featherbox.testing.services import AZURITE_ACCOUNT, AZURITE_KEY
+
+from .conftest import fbox, query, run
 from .stores import KINDS, Kind, project
 
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 6, 12)] + [datetime(2024, 1, 2, 3)]
@@ -93,8 +95,8 @@ def test_ducklake_storage(tmp_path, kind, server, store):
     assert query(proj, "SELECT count(*) AS n FROM logs", env) == [{"n": 6000}]
 
 
-def test_azure_key_never_in_errors(tmp_path, azure_store, azurite):
-    wrong = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
+def test_azure_key_never_in_errors(tmp_path, azure_store, azure_server):
+    wrong = azure_server.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
     proj = project(tmp_path / "p", KINDS["azure"], azure_store.bucket)
     azure_store.put(hourly_name(HOURS[0]), csv_gz(rows_for(HOURS[0])))
     done = fbox(proj, "run", env={"FB_AZURE_CS": wrong}, check=False)  # a new process: its real output

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from featherbox.testing.samples import hourly_name
+
 from .conftest import FBOX, fbox, run
-from .helpers import hourly_name
 from .stores import KINDS, Kind, Store, project
 
 START = datetime(2024, 3, 1)
@@ -168,8 +169,8 @@ def test_kill_then_rerun_equals_clean_run(site, fraction, tmp_path, tmp_path_fac
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_kill_with_ducklake_data_path_on_s3(moto, tmp_path, tmp_path_factory, monkeypatch):
-    site = Site(KINDS["s3"], moto)
+def test_kill_with_ducklake_data_path_on_s3(s3_server, tmp_path, tmp_path_factory, monkeypatch):
+    site = Site(KINDS["s3"], s3_server)
     first, second, first_time, second_time = reference(site, tmp_path_factory, monkeypatch)
     store = site.new_store()
     put(store, FIRST)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from featherbox.testing.samples import csv_gz, hourly_name, rows_for
+
 from .conftest import fbox, query, run
-from .helpers import csv_gz, hourly_name, rows_for
 from .stores import S3, project
 
 KEY, SECRET = "AKIATESTKEY", "s3cr3t-value-never-printed"
@@ -23,10 +24,10 @@ def sources(proj, env) -> list[str]:
     return [r["_source_file"] for r in query(proj, "SELECT DISTINCT _source_file FROM logs ORDER BY 1", env)]
 
 
-def test_range_since_until_selects_files(tmp_path, s3_store, moto):
+def test_range_since_until_selects_files(tmp_path, s3_store, s3_server):
     put_hours(s3_store, HOURS)
     s3_store.put("logs/2024/01/01/notes.txt", b"not matched by the pattern")
-    env = KIND.env(moto)
+    env = KIND.env(s3_server)
     window = {"range": {"since": "2024-01-01T06:00:00", "until": "2024-01-02T00:00:00"}}
     proj = project(tmp_path / "p", KIND, s3_store.bucket, window)
     done = fbox(proj, "run", env=env)  # a new process: its real output
@@ -37,13 +38,13 @@ def test_range_since_until_selects_files(tmp_path, s3_store, moto):
     assert str(rows[0]["lo"]).startswith("2024-01-01") and "06:00" in str(rows[0]["lo"])
 
 
-def test_range_prunes_what_is_listed_on_s3(tmp_path, s3_store, moto, monkeypatch):
+def test_range_prunes_what_is_listed_on_s3(tmp_path, s3_store, s3_server, monkeypatch):
     """Only the day folders the range allows are listed, not the whole bucket."""
     from featherbox.config.loader import load_project
     from featherbox.registry import default_registry
 
     put_hours(s3_store, HOURS)
-    for name, value in KIND.env(moto).items():
+    for name, value in KIND.env(s3_server).items():
         monkeypatch.setenv(name, value)
     proj = project(tmp_path / "p", KIND, s3_store.bucket, {"range": {"since": "2024-01-02T00:00:00"}})
     registry = default_registry()
@@ -57,8 +58,8 @@ def test_range_prunes_what_is_listed_on_s3(tmp_path, s3_store, moto, monkeypatch
     assert len(adapter.listed_globs) <= 64
 
 
-def test_filename_strategy_loads_new_and_late_files(tmp_path, s3_store, moto):
-    env = KIND.env(moto)
+def test_filename_strategy_loads_new_and_late_files(tmp_path, s3_store, s3_server):
+    env = KIND.env(s3_server)
     put_hours(s3_store, HOURS[:3])
     proj = project(tmp_path / "p", KIND, s3_store.bucket)
     run(proj, env)
@@ -76,8 +77,8 @@ def test_filename_strategy_loads_new_and_late_files(tmp_path, s3_store, moto):
     assert query(proj, "SELECT count(*) AS n FROM logs", env)[0]["n"] == 15
 
 
-def test_content_strategy_replaces_rewritten_file(tmp_path, s3_store, moto):
-    env = KIND.env(moto)
+def test_content_strategy_replaces_rewritten_file(tmp_path, s3_store, s3_server):
+    env = KIND.env(s3_server)
     put_hours(s3_store, HOURS[:3])
     proj = project(tmp_path / "p", KIND, s3_store.bucket, strategy="content")
     run(proj, env)
@@ -92,8 +93,8 @@ def test_content_strategy_replaces_rewritten_file(tmp_path, s3_store, moto):
     assert others[0]["n"] == 6
 
 
-def test_corrupt_gzip_fails_then_loads_once_fixed(tmp_path, s3_store, moto):
-    env = KIND.env(moto)
+def test_corrupt_gzip_fails_then_loads_once_fixed(tmp_path, s3_store, s3_server):
+    env = KIND.env(s3_server)
     put_hours(s3_store, HOURS[:2])
     proj = project(tmp_path / "p", KIND, s3_store.bucket)
     run(proj, env)
@@ -115,8 +116,8 @@ def test_corrupt_gzip_fails_then_loads_once_fixed(tmp_path, s3_store, moto):
     assert query(proj, "SELECT count(*) AS n FROM logs", env)[0]["n"] == 9
 
 
-def test_ducklake_data_path_on_s3(tmp_path, s3_store, moto):
-    env = KIND.env(moto)
+def test_ducklake_data_path_on_s3(tmp_path, s3_store, s3_server):
+    env = KIND.env(s3_server)
     # enough rows that DuckLake writes parquet files rather than inlining them in the catalog
     many = [(i, f"row{i}") for i in range(5000)]
     s3_store.put(hourly_name(HOURS[0]), csv_gz(many))

@@ -10,8 +10,9 @@ from datetime import datetime
 
 import pytest
 
+from featherbox.testing.samples import csv_gz, hourly_name, rows_for
+
 from .conftest import SEAWEED_KEY, SEAWEED_SECRET, fbox, query, run
-from .helpers import csv_gz, hourly_name, rows_for
 from .stores import KINDS, Store, project
 HOURS = [datetime(2024, 1, 1, h) for h in (0, 6, 12)]
 LATER = [datetime(2024, 1, 2, 3)]

@@ -1,7 +1,8 @@
 """Throwaway PostgreSQL (logical decoding) and MariaDB (row binlog) servers for the CDC tests, and
 `server`: a scenario written once runs on each server kind (see dbkinds.py).
 
-The `pg` and `my` fixtures (a fresh database on the shared servers) come from tests/dbservers.py.
+The `pg` and `my` fixtures (a fresh database on the shared servers) come from tests/conftest.py
+(featherbox.testing's `postgres_database` and `mysql_database`).
 """
 
 from __future__ import annotations

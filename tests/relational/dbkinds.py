@@ -7,12 +7,12 @@ file (`SQLITE`, `KINDS`)."""
 from __future__ import annotations
 
 import json
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from dbservers import Source
+from featherbox.testing import fresh_database
 
 
 class Server:
@@ -104,20 +104,9 @@ class Server:
 
     @contextmanager
     def fresh_database(self, params: dict):
-        """A new database on the server at `params`, as a Source; dropped afterwards."""
-        admin = self.connect(params, None)
-        cur = admin.cursor()
-        dbname = f"fbox_t_{uuid.uuid4().hex[:10]}"
-        cur.execute(f"CREATE DATABASE {self.quote}{dbname}{self.quote}")
-        con = self.connect(params, dbname)
-        try:
-            yield Source(self.kind, params, dbname, con)
-        finally:
-            con.close()
-            self.release(cur, dbname)
-            cur.execute(f"DROP DATABASE IF EXISTS {self.quote}{dbname}{self.quote}{self.drop_options}")
-            cur.close()
-            admin.close()
+        """A new database on the server at `params`, as a Source; dropped afterwards (after `release`)."""
+        with fresh_database(self.kind, params, before_drop=self.release) as source:
+            yield source
 
     def release(self, cur, dbname: str) -> None:
         """Drop what CDC left at the server for the database (before the database itself)."""

@@ -10,8 +10,10 @@ closed port, so that a download at run time would fail.
 
 Needs the `build` and `twine` packages (requirements-dev.txt); without them the tests skip, except under
 CI=true, where they fail. About 1.5-3 minutes, most of it building and installing. The same built files
-also go into one fresh venv per server-less plugin (the core, that plugin, pytest), where the plugin's
-own tests (plugins/<plugin>/tests) run.
+also go into one more fresh venv (the core, pytest and the plugins' `test` extras, installed once), where
+each plugin in turn is installed, its own tests (plugins/<plugin>/tests) run, and it is uninstalled: the
+object-store plugins' against the emulators featherbox.testing starts, the database plugins' against the
+local PostgreSQL and MariaDB (a few minutes more).
 """
 
 from __future__ import annotations
@@ -27,31 +29,25 @@ from pathlib import Path
 
 import pytest
 
+from featherbox.testing import unavailable
+from featherbox.testing.services import cache_dir
+
 REPO = Path(__file__).resolve().parents[2]
 RELEASE = REPO / "tools" / "release.py"
 INSTALLED = ["featherbox", "fbox-localfile", "fbox-sqlite", "fbox-s3"]
-DISTRIBUTIONS = ["featherbox", *sorted(p.parent.name for p in (REPO / "plugins").glob("*/pyproject.toml"))]
+PLUGINS = sorted(p.parent.name for p in (REPO / "plugins").glob("*/pyproject.toml"))
+DISTRIBUTIONS = ["featherbox", *PLUGINS]
 VERSION = tomllib.loads((REPO / "core" / "pyproject.toml").read_text())["project"]["version"]
 QUERY = "SELECT * FROM datastore.daily_active_users ORDER BY day"
 
 pytestmark = pytest.mark.timeout(900)
 
 
-def _unavailable(ci: bool, reason: str) -> None:
-    if ci:
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def is_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 def _clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without anything pointing into the development venv or the repository."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS") and not k.startswith("FBOX_")}
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS")
+           and (not k.startswith("FBOX_") or k.startswith("FBOX_TEST_"))}  # FBOX_TEST_*: where the test servers are
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if p and Path(p).resolve() != Path(sys.executable).parent.resolve())
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -60,12 +56,12 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def dist_dir(tmp_path_factory, is_ci) -> Path:
+def dist_dir(tmp_path_factory) -> Path:
     for module in ("build", "twine"):
         try:
             __import__(module)
         except ImportError:
-            _unavailable(is_ci, f"`{module}` is not installed ({sys.executable} -m pip install -r requirements-dev.txt)")
+            unavailable(f"`{module}` is not installed ({sys.executable} -m pip install -r requirements-dev.txt)")
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run([sys.executable, str(RELEASE), "build", "--out", str(out)],
                             capture_output=True, text=True, timeout=400, cwd=REPO)
@@ -158,30 +154,58 @@ def test_installed_fbox_is_not_the_repository(user_venv):
     assert shutil.which("fbox", path=str(user_venv / "bin"))
 
 
-@pytest.mark.parametrize("plugin", ["fbox-localfile", "fbox-sqlite"])  # the plugins whose tests need no server
-def test_a_plugins_own_tests_pass_with_only_the_core_and_that_plugin(plugin, dist_dir, tmp_path):
-    """A plugin is testable on its own, as `fbox plugin new` promises third parties: a fresh venv holds
-    the core and that plugin (from the built files), pytest and what they need (at constraints.txt's
-    versions), and runs a copy of plugins/<plugin>/tests from outside the repository."""
-    venv = tmp_path / "venv"
+def _pip(python: str, cwd: Path, *args: str) -> None:
+    result = subprocess.run([python, "-m", "pip", *args], capture_output=True, text=True, timeout=400, cwd=cwd,
+                            env=_clean_env())
+    assert result.returncode == 0, f"pip {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-6000:]}"
+
+
+def _test_requirements() -> list[str]:
+    """Every plugin's `test` extra (pytest, moto[server], gcp-storage-emulator, ...), without duplicates."""
+    found: dict[str, None] = {}
+    for plugin in PLUGINS:
+        project = tomllib.loads((REPO / "plugins" / plugin / "pyproject.toml").read_text())["project"]
+        found.update(dict.fromkeys(project.get("optional-dependencies", {}).get("test", [])))
+    return list(found)
+
+
+@pytest.fixture(scope="module")
+def plugin_test_venv(tmp_path_factory, dist_dir) -> Path:
+    """One fresh venv for every plugin's tests: the core from the built files, pytest and the plugins' `test`
+    extras (at constraints.txt's versions), installed once; each test adds its plugin and removes it after."""
+    root = tmp_path_factory.mktemp("plugin-tests")
+    venv = root / "venv"
     base = getattr(sys, "_base_executable", None) or sys.executable
     subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120, env=_clean_env())
-    python = str(venv / "bin" / "python")
-    result = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-compile", "--find-links", str(dist_dir),
-         "-c", str(REPO / "constraints.txt"), f"featherbox=={VERSION}", f"{plugin}=={VERSION}",
-         f"pytest=={pytest.__version__}", "pytest-timeout"],
-        capture_output=True, text=True, timeout=400, cwd=tmp_path, env=_clean_env(),
-    )
-    assert result.returncode == 0, f"pip install failed:\n{result.stdout}\n{result.stderr[-6000:]}"
-    listed = json.loads(fbox(venv, tmp_path, "plugins", "--json").stdout)["plugins"]
-    assert {p["distribution"] for p in listed} == {"featherbox", plugin}, listed
+    _pip(str(venv / "bin" / "python"), root, "install", "-q", "--no-compile", "--find-links", str(dist_dir),
+         "-c", str(REPO / "constraints.txt"), f"featherbox=={VERSION}", "pytest-timeout", *_test_requirements())
+    return venv
 
-    tests = tmp_path / "tests"
-    shutil.copytree(REPO / "plugins" / plugin / "tests", tests)
-    done = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tests), str(tests)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=_clean_env(HOME=str(tmp_path / "home")),
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-3000:]
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_a_plugins_own_tests_pass_with_only_the_core_and_that_plugin(plugin, plugin_test_venv, dist_dir, tmp_path):
+    """A plugin is testable on its own, as `fbox plugin new` promises third parties: the shared venv holds the
+    core, pytest and the test tools; the plugin (from the built files, its dependencies at constraints.txt's
+    versions) is installed, a copy of plugins/<plugin>/tests runs from outside the repository, and the plugin
+    is uninstalled again. Its servers come from featherbox.testing's fixtures: under CI=true a missing one
+    fails the run."""
+    python = str(plugin_test_venv / "bin" / "python")
+    _pip(python, tmp_path, "install", "-q", "--no-compile", "--find-links", str(dist_dir),
+         "-c", str(REPO / "constraints.txt"), f"{plugin}=={VERSION}")
+    try:
+        listed = json.loads(fbox(plugin_test_venv, tmp_path, "plugins", "--json").stdout)["plugins"]
+        assert {p["distribution"] for p in listed} == {"featherbox", plugin}, listed
+
+        tests = tmp_path / "tests"
+        shutil.copytree(REPO / "plugins" / plugin / "tests", tests)
+        # the real cache of test tools (azurite from npm), not one under the new HOME
+        env = _clean_env(HOME=str(tmp_path / "home"), FEATHERBOX_TEST_CACHE=str(cache_dir()))
+        done = subprocess.run(
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tests),
+             "-o", "timeout=300", str(tests)],
+            capture_output=True, text=True, timeout=800, cwd=tmp_path, env=env,
+        )
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-3000:]
+    finally:
+        _pip(python, tmp_path, "uninstall", "-q", "-y", plugin)

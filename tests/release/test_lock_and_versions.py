@@ -32,14 +32,17 @@ def pins() -> dict[str, list[str]]:
 
 
 def requirements() -> list[Requirement]:
-    """Every requirement of requirements-dev.txt (but the -e/-c lines) and of the distributions' pyproject.toml."""
+    """Every requirement of requirements-dev.txt (but the -e/-c lines) and of the distributions' pyproject.toml
+    (their extras too: a plugin's `test` extra is installed with the lock by tests/release/test_built_wheels.py)."""
     wanted = []
     for line in (REPO / "requirements-dev.txt").read_text().splitlines():
         line = line.split(" #", 1)[0].strip()
         if line and not line.startswith(("#", "-")):
             wanted.append(Requirement(line))
     for pyproject in PYPROJECTS:
-        wanted += [Requirement(d) for d in tomllib.loads(pyproject.read_text())["project"].get("dependencies", [])]
+        project = tomllib.loads(pyproject.read_text())["project"]
+        wanted += [Requirement(d) for d in project.get("dependencies", [])]
+        wanted += [Requirement(d) for extra in project.get("optional-dependencies", {}).values() for d in extra]
     return wanted
 
 
