@@ -66,13 +66,13 @@ def query(root: Path, sql: str) -> list[dict]:
     return json.loads(fbox("query", sql, "--format", "json", project=root, env=ENV, check=True).stdout)
 
 
-def assert_exact(root: Path) -> None:
+def assert_exact(root: Path, models: dict[str, str] = MODELS) -> None:
     parts = [
         f"SELECT '{model}' AS model, (SELECT count(*) FROM ((SELECT * FROM {model} EXCEPT ALL SELECT * FROM ({sql})) "
         f"UNION ALL (SELECT * FROM ({sql}) EXCEPT ALL SELECT * FROM {model}))) AS n"
-        for model, sql in MODELS.items()
+        for model, sql in models.items()
     ]
-    assert {r["model"]: r["n"] for r in query(root, " UNION ALL ".join(parts))} == {m: 0 for m in MODELS}
+    assert {r["model"]: r["n"] for r in query(root, " UNION ALL ".join(parts))} == {m: 0 for m in models}
 
 
 def recomputed(payload: dict) -> dict[str, str]:
@@ -184,3 +184,31 @@ def test_touched_buckets_become_range_predicates():
     many = ranges("day", ", ".join(f"(TIMESTAMP '2024-01-01' + INTERVAL {2 * i} DAY)" for i in range(20)))["within"]
     assert len(many["branches"]) == 1 and "IN (SELECT k0 FROM" in many["ranges"]
     assert "t.ts < CAST('2024-02-09 00:00:00' AS TIMESTAMP)" in many["ranges"]
+
+
+def test_models_of_one_wave_read_an_upstream_change_once(tmp_path, monkeypatch):
+    """Three models read `events` since the same snapshot in one wave: its change feed is read
+    once (`ChangeFeeds`) and every model is still exactly its SQL computed fresh. (The models
+    without time zones: this run is in process, outside the TZ the other runs use.)"""
+    from featherbox.execute.incremental_build import IncrementalBuild
+    from featherbox.workspace import RunOptions, Workspace
+
+    models = {name: sql for name, sql in MODELS.items() if not name.endswith("_tz")}
+    files = {path: text for path, text in PROJECT.items() if not path.endswith("_tz.yml")}
+    root = write_project(tmp_path / "p", files)
+    run_json(root)
+    (root / "sample/events/b.csv").write_text(HEADER + "10,2024-11-01 01:00:00,2024-11-01 01:00:00-04,2024-11-01,1\n")
+    reads = []
+    real = IncrementalBuild._read_changes
+
+    def counted(self, table, since):
+        reads.append((self.spec.qualified, table))
+        return real(self, table, since)
+
+    monkeypatch.setattr(IncrementalBuild, "_read_changes", counted)
+    plan, result = Workspace(root).run(RunOptions(threads=1))
+    assert result.ok and sorted(a.node for a in plan.actions) == ["events", *sorted(models)], result.outcomes
+    assert [table for _, table in reads] == ["raw.events"], reads
+    said = {node: outcome.message for node, outcome in result.outcomes.items() if node in models}
+    assert all(m.startswith("delete+insert: ") and "full" not in m for m in said.values()), said
+    assert_exact(root, models)

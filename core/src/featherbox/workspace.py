@@ -254,13 +254,17 @@ class Workspace:
             self.graph  # config and graph errors surface before taking the lock
         lock = self._take_lock(options.wait)
         try:
+            con = None
             if shortcut:
                 done = self._nothing_changed(digest, run_id, command)
                 if done is not None:
                     on_plan(done[0])
                     return done
-                self.graph
-            return self._run(options, on_plan, on_event, run_id, digest)
+                if self.backends.database.catalog_exists() is False:
+                    self.graph  # a project that never ran: nothing is created before its graph is known
+                else:
+                    con = self._open_lake_while_the_graph_is_built()
+            return self._run(options, on_plan, on_event, run_id, digest, con)
         finally:
             lock.release()
             if "graph" in self.__dict__:
@@ -299,7 +303,25 @@ class Workspace:
             history.close()
         return Plan([], {}), RunResult(run_id)
 
-    def _run(self, options: RunOptions, on_plan, on_event, run_id: str, digest: str | None):
+    def _open_lake_while_the_graph_is_built(self):
+        """The run's lake, opened on a second thread while this one builds the graph: DuckDB loads
+        extensions and attaches the catalog without holding the GIL, and the graph is Python work
+        (parsing, networkx), so the two overlap. A graph error closes the lake and is raised."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from featherbox.execute.lake import open_lake
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fbox-lake") as pool:
+            opening = pool.submit(open_lake, self.project, self.backends)
+            try:
+                self.graph
+            except BaseException:
+                if opening.exception() is None:
+                    opening.result().close()
+                raise
+            return opening.result()
+
+    def _run(self, options: RunOptions, on_plan, on_event, run_id: str, digest: str | None, con=None):
         selectors, full_refresh, command = list(options.selectors), options.full_refresh, options.command
         from featherbox.execute.lake import open_lake
         from featherbox.state.objects import LakeObjects
@@ -307,7 +329,8 @@ class Workspace:
         from featherbox.state.summary import valid_until
         from featherbox.state.versions import current_versions, ensure_state_tables
 
-        con = open_lake(self.project, self.backends)
+        if con is None:
+            con = open_lake(self.project, self.backends)
         objects = LakeObjects.read(con, self.backends.database)  # the one catalog read of the run; the runner keeps it current
         ensure_state_tables(con, objects)
         history = self.history(con)

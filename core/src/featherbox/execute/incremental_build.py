@@ -42,6 +42,31 @@ class FullRebuild(Exception):
     """An incremental build cannot be exact: rebuild the whole table (the message says why)."""
 
 
+class ChangeFeeds:
+    """The upstream changes read in one transaction, shared by the incremental builds in it (a wave):
+    models that read the same table since the same snapshot read its change feed once.
+
+    A feed is a temp table of the transaction's cursor, read only by the builds; `forget(table)`
+    drops what is known of a table written since (a model built earlier in the same wave)."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.known: dict[tuple[str, int, int], tuple[str, dict[str, int]] | None] = {}
+        self.temps: list[str] = []
+
+    def forget(self, table: str) -> None:
+        for key in [k for k in self.known if k[0] == table]:
+            del self.known[key]
+
+    def cleanup(self) -> None:
+        for name in reversed(self.temps):
+            try:
+                self.cursor.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(name)}")
+            except Exception:  # the transaction failed: the temp tables go with the cursor
+                return
+        self.temps.clear()
+
+
 def key_columns(spec: ModelSpec) -> list[str]:
     """The result's columns that partition it: `unique_key` (merge) or `[time_column]` (delete+insert)."""
     kind = spec.materialized
@@ -66,10 +91,12 @@ class IncrementalBuild:
 
     def __init__(
         self, cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, snapshot: int,
-        objects: LakeObjects,
+        objects: LakeObjects, feeds: ChangeFeeds | None = None,
     ):
         self.cursor, self.spec, self.resolved, self.previous, self.snapshot = cursor, spec, resolved, previous, snapshot
         self.objects = objects
+        self.feeds = feeds if feeds is not None else ChangeFeeds(cursor)
+        self.own_feeds = feeds is None
         self.kind = spec.materialized
         self.target = quote_table(spec.qualified)
         self.temps: list[tuple[str, str]] = []  # (kind, name)
@@ -80,6 +107,8 @@ class IncrementalBuild:
         return name
 
     def cleanup(self) -> None:
+        if self.own_feeds:
+            self.feeds.cleanup()
         for kind, name in reversed(self.temps):
             try:
                 self.cursor.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
@@ -124,6 +153,14 @@ class IncrementalBuild:
 
     # --- reading one upstream table's change --------------------------------------------------
     def _changes(self, table: str, since: int) -> tuple[str, dict[str, int]] | None:
+        """(temp table, count per change type) of `table`'s change since snapshot `since`; None
+        when it did not change. Read once per transaction (`ChangeFeeds`)."""
+        key = (table, since, self.snapshot)
+        if key not in self.feeds.known:
+            self.feeds.known[key] = self._read_changes(table, since)
+        return self.feeds.known[key]
+
+    def _read_changes(self, table: str, since: int) -> tuple[str, dict[str, int]] | None:
         cursor = self.cursor
         schema, _, name = table.partition(".")  # a schema holds no dot, a source table's name may
         if not self.objects.is_table(table):
@@ -153,7 +190,8 @@ class IncrementalBuild:
         before_columns = result_columns(cursor, f"SELECT * FROM {at}", types=True)
         if before_columns != result_columns(cursor, f"SELECT * FROM {quote_table(table)}", types=True):
             raise FullRebuild(f"the columns of upstream {table} changed")
-        temp = self._temp("TABLE", "changes")
+        temp = f"fbox_changes_{uuid.uuid4().hex[:12]}"
+        self.feeds.temps.append(temp)
         if recreated:
             # CREATE OR REPLACE (a full reload) is a new table to DuckLake: its change feed starts
             # empty. The change is then the multiset difference of the old and the new contents.

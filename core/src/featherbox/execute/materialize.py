@@ -13,7 +13,7 @@ from featherbox.errors import FeatherBoxError
 from featherbox.sql import LAKE, quote_ident, quote_table, sql_string
 from featherbox.state.objects import LakeObjects
 from featherbox.state.versions import NodeVersion
-from featherbox.execute.incremental_build import FullRebuild, IncrementalBuild, key_columns
+from featherbox.execute.incremental_build import ChangeFeeds, FullRebuild, IncrementalBuild, key_columns
 from featherbox.execute.sql_rewrite import qualified_sql, result_columns
 
 Guard = Callable[[str, int, "NodeVersion | None", bool], None]
@@ -28,9 +28,10 @@ class Built:
 
 def build_model(
     cursor, spec: ModelSpec, resolved: dict[str, str], previous: NodeVersion | None, full_refresh: bool, guard: Guard,
-    objects: LakeObjects,
+    objects: LakeObjects, feeds: ChangeFeeds | None = None,
 ) -> Built:
-    """Build `spec`; `objects` is what the lake held when the transaction began."""
+    """Build `spec`; `objects` is what the lake held when the transaction began; `feeds`: the
+    upstream changes already read in this transaction (shared by the models of a wave)."""
     schema = spec.schema
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     search = [t.rpartition(".")[0] for name, t in sorted(resolved.items()) if "." not in name]
@@ -52,7 +53,7 @@ def build_model(
         rows = _full(cursor, spec, previous, guard, objects)
         _check_keys(cursor, spec)
         return Built(rows, f"{kind}: full build at snapshot {snapshot}", state)
-    incremental = IncrementalBuild(cursor, spec, resolved, previous, snapshot, objects)
+    incremental = IncrementalBuild(cursor, spec, resolved, previous, snapshot, objects, feeds)
     try:
         rows, message = incremental.run()
     except FullRebuild as why:

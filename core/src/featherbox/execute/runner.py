@@ -25,6 +25,7 @@ from featherbox.sql import LAKE, quote_table, sql_string
 from featherbox.state.objects import LakeObjects
 from featherbox.extension import AdapterType, DeadlineExceeded, Detection, LoadContext
 from featherbox.execute.schedule import Schedule
+from featherbox.execute.incremental_build import ChangeFeeds
 from featherbox.graph.dag import ADAPTER, MODEL, node_of
 from featherbox.plan.planner import DESTROY, Action, Plan
 from featherbox.secrets import redact
@@ -236,6 +237,7 @@ class Runner:
         outcomes: list[NodeOutcome] = []
         changes: dict[str, str | None] = {}
         action, sql, node_started = actions[0], "", started or time.monotonic()
+        feeds = ChangeFeeds(cursor)  # upstream changes the wave's incremental models read once
         try:
             cursor.execute("BEGIN TRANSACTION")  # before USE: the lake's catalog is then read once, by the transaction
             cursor.execute(f"USE {LAKE}")
@@ -250,10 +252,11 @@ class Runner:
             for action in actions:
                 node_started = started if len(actions) == 1 and started else time.monotonic()
                 sql = node_of(self.graph, action.node).spec.sql if action.kind == MODEL and action.action != DESTROY else ""
-                version, rows, message, made = self._apply(cursor, action, fingerprints, built)
+                version, rows, message, made = self._apply(cursor, action, fingerprints, built, feeds)
                 built[action.node] = version
                 changes.update(made)
                 outcomes.append(NodeOutcome(action.node, COMPLETED, rows, time.monotonic() - node_started, message, sql=sql))
+            feeds.cleanup()
             record_versions(cursor, list(built.values()))  # with the data, in the same transaction
             if self._past_deadline():  # a load busy in Python, which DuckDB's interrupt does not reach
                 self._timed_out.set()
@@ -315,11 +318,11 @@ class Runner:
         return NodeOutcome(node, TIMED_OUT, 0, seconds, error=error)
 
     def _apply(
-        self, cursor, action: Action, fingerprints, built: dict[str, NodeVersion]
+        self, cursor, action: Action, fingerprints, built: dict[str, NodeVersion], feeds: ChangeFeeds,
     ) -> tuple[NodeVersion, int, str, dict[str, str | None]]:
         """Do one action inside the open transaction: its version, rows, message, and the lake
         objects it created ("table" / "view") or dropped (None). `built`: the versions written
-        earlier in the same transaction."""
+        earlier in the same transaction; `feeds`: the upstream changes read in it."""
         if action.action == DESTROY:
             for table in action.tables:
                 _drop(cursor, table, self.objects)
@@ -327,7 +330,7 @@ class Runner:
             return version, 0, "dropped", dict.fromkeys(action.tables)
         if action.kind == ADAPTER:
             return self._load_adapter(cursor, action, fingerprints)
-        return self._build_model(cursor, action, fingerprints, built)
+        return self._build_model(cursor, action, fingerprints, built, feeds)
 
     def _new_version(self, action: Action, fingerprints, **kwargs) -> NodeVersion:
         return NodeVersion(
@@ -363,7 +366,7 @@ class Runner:
         version = self._new_version(action, fingerprints, state=result.state, tables=tables, row_counts=result.rows)
         return version, sum(result.rows.values()), result.message, changes
 
-    def _build_model(self, cursor, action: Action, fingerprints, fresh: dict[str, NodeVersion]):
+    def _build_model(self, cursor, action: Action, fingerprints, fresh: dict[str, NodeVersion], feeds: ChangeFeeds):
         from featherbox.config.project import VIEW
         from featherbox.execute.materialize import build_model
 
@@ -372,8 +375,9 @@ class Runner:
         built = build_model(
             cursor, spec, data.resolved, self.versions.get(action.node), action.full_refresh,
             guard=lambda table, rows, previous, allowed: self._guard_empty(action, table, rows, previous, allowed),
-            objects=self.objects,
+            objects=self.objects, feeds=feeds,
         )
+        feeds.forget(spec.qualified)  # a later model of the wave reads what this one wrote
         with self._lock:
             current = {**self.versions, **fresh}
         inputs = {u: current[u].data_version for u in self.graph.predecessors(action.node) if u in current}
