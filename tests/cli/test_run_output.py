@@ -3,6 +3,7 @@ before anything runs."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -56,6 +57,29 @@ def test_run_shows_rows_added_and_the_total(tmp_path):
 
     out = run_text(root, "--full-refresh", "staging.added")
     assert ": 6 rows (was 6), " in line_of(out, "staging.added")  # rebuilt on request
+
+
+def test_a_file_adapters_total_follows_changed_and_removed_files(tmp_path):
+    """The total a file adapter reports is moved by the rows its statements delete and insert (no
+    count of the table): it must stay the table's count when files change and vanish."""
+    files = {**PROJECT, "adapters/events.yml": PROJECT["adapters/events.yml"] + "update_strategy: content\ndelete_missing: true\n",
+             "sample/events/b.csv": "id,amount\n4,1\n5,2\n"}
+    root = write_project(tmp_path / "p", files)
+    run_text(root)
+
+    def reported_and_counted() -> tuple[int, int]:
+        (events,) = [a for a in run_json(root)["actions"] if a["node"] == "events"]
+        counted = json.loads(invoke("query", "SELECT count(*) AS n FROM raw.events", "--format", "json", project=root))
+        return events["rows"], counted[0]["n"]
+
+    (root / "sample/events/a.csv").write_text("id,amount\n1,10\n")  # 3 rows -> 1
+    (root / "sample/events/c.csv").write_text("id,amount\n6,1\n7,1\n8,1\n9,1\n")
+    assert reported_and_counted() == (7, 7)  # -3 +1 +4
+    (root / "sample/events/b.csv").unlink()
+    (root / "sample/events/d.csv").write_text("id,amount\n10,1\n")
+    assert reported_and_counted() == (6, 6)  # -2 +1
+    (root / "sample/events/a.csv").write_text("id,amount\n1,10\n2,3\n")
+    assert reported_and_counted() == (7, 7)  # -1 +2
 
 
 def test_drops_are_shown_first_in_plan_and_run(tmp_path):

@@ -265,13 +265,16 @@ class FileAdapter(AdapterType):
             or isinstance(self.strategy, FullStrategy) or not ctx.table_exists(self.table)
         )
         if full:
-            message = self._full_load(con, listing, ctx.run_id)
+            message, rows = self._full_load(con, listing, ctx.run_id)
             files = len(listing)
         else:
-            message = self._incremental_load(con, selection, ctx.run_id)
+            message, deleted, inserted = self._incremental_load(con, selection, ctx.run_id)
             files = (ctx.previous or {}).get("files", 0) + len(selection.new) - len(selection.removed)
-        rows = con.execute(f"SELECT count(*) FROM {quote_table(self.table)}").fetchone()[0]
-        return LoadResult({self.table: rows}, {"files": files}, message, incremental=not full)
+            before = (ctx.previous or {}).get("rows")
+            # the statements report what they wrote: the table is counted only when no count was recorded
+            rows = before - deleted + inserted if isinstance(before, int) else \
+                con.execute(f"SELECT count(*) FROM {quote_table(self.table)}").fetchone()[0]
+        return LoadResult({self.table: rows}, {"files": files, "rows": rows}, message, incremental=not full)
 
     def _compression(self, info: FileInfo) -> str | None:
         return compression_of(info.path, self.format.get("compression", "auto"))
@@ -365,13 +368,19 @@ class FileAdapter(AdapterType):
             raise self._no_files()
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(RAW_SCHEMA)}")
         table = quote_table(self.table)
-        query, empty = self._read(con, listing, lambda q, _: con.execute(f"CREATE OR REPLACE TABLE {table} AS {q}"))
+        written = [0]
+
+        def write(query: str, _read: list[FileInfo]) -> None:
+            written[0] = con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}").fetchone()[0]
+
+        query, empty = self._read(con, listing, write)
         if query is None:  # no file holds a row: the declared columns (if any) and FeatherBox's own
             con.execute(f"CREATE OR REPLACE TABLE {table} ({self._bare_columns()})")
         old = self.ledger(con)
         present = {f.path for f in listing}
         self._write_ledger(con, listing, run_id, removed=[f for p, f in old.items() if p not in present])
-        return f"loaded {_count(len(listing), 'file')}" + _empty_note(empty) + self._skipped_note(con, query)
+        message = f"loaded {_count(len(listing), 'file')}" + _empty_note(empty) + self._skipped_note(con, query)
+        return message, written[0]
 
     def _bare_columns(self) -> str:
         """The columns of a table made from files that hold no row: the declared ones and FeatherBox's."""
@@ -379,22 +388,25 @@ class FileAdapter(AdapterType):
         own = ["_source_file VARCHAR"] + (["_file_time TIMESTAMP"] if self.pattern.has_time else [])
         return ", ".join(declared + own)
 
-    def _incremental_load(self, con, selection: FileSelection, run_id: str) -> str:
+    def _incremental_load(self, con, selection: FileSelection, run_id: str) -> tuple[str, int, int]:
+        """Apply `selection` to the table: (message, rows deleted, rows inserted)."""
         table = quote_table(self.table)
         replaced = selection.changed + selection.removed
+        deleted = inserted = 0
         if replaced:
             paths = ", ".join(sql_string(f.path) for f in replaced)
-            con.execute(f"DELETE FROM {table} WHERE _source_file IN ({paths})")
+            deleted = con.execute(f"DELETE FROM {table} WHERE _source_file IN ({paths})").fetchone()[0]
         to_read = selection.new + selection.changed
         query, empty = None, []
         if to_read:
             def write(query: str, read: list[FileInfo]) -> None:
+                nonlocal inserted
                 self._add_new_columns(con, query, read)
-                con.execute(f"INSERT INTO {table} BY NAME {query}")
+                inserted = con.execute(f"INSERT INTO {table} BY NAME {query}").fetchone()[0]
 
             query, empty = self._read(con, to_read, write)
         self._write_ledger(con, to_read, run_id, removed=selection.removed)
-        return selection.describe() + _empty_note(empty) + self._skipped_note(con, query)
+        return selection.describe() + _empty_note(empty) + self._skipped_note(con, query), deleted, inserted
 
     def _skipped_note(self, con, query: str | None) -> str:
         """With `bad_lines: skip`: which lines DuckDB left out of this load, from its reject tables."""
