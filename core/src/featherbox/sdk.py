@@ -41,7 +41,7 @@ _EXPORTS = {
     "adapter_lake_schema": "featherbox.layout",
     # the file-source kit
     "FileAdapter": "featherbox.file_sources.adapter",
-    "file_adapter_schema": "featherbox.file_sources.adapter",
+    "file_adapter_schema": "featherbox.file_sources.schema",
     "FileStrategy": "featherbox.file_sources.strategies",
     "FileInfo": "featherbox.file_sources.strategies",
     "FileSelection": "featherbox.file_sources.strategies",

@@ -6,7 +6,7 @@ listing, time patterns, ranges, update strategies, the ledger and reading live h
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from featherbox.errors import FeatherBoxError
@@ -17,7 +17,8 @@ from featherbox.file_sources.diagnose import SNIFF, csv_bad_line, csv_line_error
 from featherbox.file_sources.headers import headers_match, probe_files
 from featherbox.file_sources.integrity import IntegrityChecks
 from featherbox.file_sources.patterns import PathPattern, listing_globs, parse_pattern
-from featherbox.file_sources.reader import FORMAT_SCHEMA, normalize_format, read_call, select_with_file_columns
+from featherbox.file_sources.reader import normalize_format, read_call, select_with_file_columns
+from featherbox.file_sources.schema import config_issues, parse_time
 from featherbox.file_sources.strategies import FileInfo, FileSelection, FileStrategy, FullStrategy
 from featherbox.file_sources.template import FILE_OPTIONS, file_template
 from featherbox.layout import RAW_SCHEMA, adapter_table
@@ -27,68 +28,6 @@ from featherbox.state.ledger import loaded_files, record_files
 if TYPE_CHECKING:
     import duckdb
     import fsspec
-
-ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-
-
-def file_adapter_schema(type_name: str, config_properties: dict, config_required: list[str]) -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "type": {"const": type_name},
-            "description": {"type": "string"},
-            "config": {
-                "type": "object",
-                "properties": config_properties,
-                "required": config_required,
-                "additionalProperties": False,
-            },
-            "path": {"type": "string", "minLength": 1, "description": "glob or time pattern, relative to the base"},
-            "format": FORMAT_SCHEMA,
-            "range": {
-                "type": "object",
-                "properties": {
-                    "since": {
-                        "type": "string", "pattern": ISO_TIME,
-                        "description": "ISO-8601 date or date-time, UTC unless it has an offset; files from this time on",
-                    },
-                    "until": {
-                        "type": "string", "pattern": ISO_TIME,
-                        "description": "ISO-8601 date or date-time, UTC unless it has an offset; exclusive; open if omitted",
-                    },
-                },
-                "additionalProperties": False,
-            },
-            "update_strategy": {
-                "type": "string",
-                "description": "a file strategy: filename (default), content, full, or one a plugin provides",
-            },
-            "delete_missing": {"type": "boolean", "description": "content strategy: drop rows of files that vanished"},
-            "verify_compressed": {
-                "type": "boolean",
-                "description": "decompress every gzip and zstd file once more while DuckDB reads it, so a truncated "
-                "or corrupt file fails the load instead of loading part of its rows (default true)",
-            },
-            "verify_gzip": {
-                "type": "boolean",
-                "description": "the older name of verify_compressed; false turns the check off",
-            },
-            "bad_lines": {
-                "enum": ["fail", "skip"],
-                "description": "csv/tsv: a line DuckDB cannot read (wrong number of fields, a value of the wrong "
-                "type) fails the load (fail, the default) or is left out and counted in the run's output (skip)",
-            },
-            "lookback": {
-                "type": "string",
-                "pattern": r"^(\d+[wdhms])+$",
-                "description": "time patterns: after the first load, list only folders from the newest loaded "
-                "file time minus this (e.g. 2d); late files older than that are not seen",
-            },
-        },
-        "required": ["type", "path"],
-        "additionalProperties": False,
-    }
-
 
 class FileAdapter(AdapterType):
     """Base of file sources; subclasses implement `filesystem`, `root` and may override `duckdb_path`."""
@@ -103,26 +42,8 @@ class FileAdapter(AdapterType):
 
     @classmethod
     def config_issues(cls, document: dict) -> list[tuple[str, str]]:
-        """`range` values that are not real times, or an empty range (see `AdapterType.config_issues`)."""
-        issues, bounds = [], {}
-        for key in ("since", "until"):
-            value = (document.get("range") or {}).get(key)
-            if value is None:
-                continue
-            try:
-                bounds[key] = _parse_time(value)
-            except ValueError as exc:
-                why = "its UTC offset is out of range" if "offset" in str(exc) else str(exc)
-                issues.append((f"range.{key}", f"{value!r} is not a valid date or date-time ({why}); write e.g. 2024-01-31 or 2024-01-31T09:00:00+09:00"))
-        if len(bounds) == 2 and bounds["until"] <= bounds["since"]:
-            since, until = (document["range"][key] for key in ("since", "until"))
-            relation = "the same time as" if bounds["until"] == bounds["since"] else "before"
-            issues.append(("range.until", f"{until!r} is {relation} range.since {since!r}, so no file could match; until is exclusive and must come after since"))
-        if document.get("bad_lines") == "skip" and isinstance(document.get("path"), str):
-            kind = normalize_format(document.get("format"), document["path"])["type"]
-            if kind not in ("csv", "tsv"):
-                issues.append(("bad_lines", f"bad_lines: skip applies to csv and tsv files only, and these are {kind}"))
-        return issues
+        """See `featherbox.file_sources.schema.config_issues`."""
+        return config_issues(document)
 
     # --- what a file-system plugin provides -------------------------------------------------
     def filesystem(self) -> fsspec.AbstractFileSystem:
@@ -187,7 +108,7 @@ class FileAdapter(AdapterType):
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
         bounds = self.spec.raw.get("range") or {}
-        return tuple(_parse_time(bounds.get(key)) for key in ("since", "until"))  # type: ignore[return-value]
+        return tuple(parse_time(bounds.get(key)) for key in ("since", "until"))  # type: ignore[return-value]
 
     def list_files(self, since: datetime | None = None) -> list[FileInfo]:
         """Files matching the path and range; with `since`, only those from that time on."""
@@ -459,14 +380,6 @@ def _widens(old: str, new: str) -> bool:
     return old in order and new in order and order.index(new) <= order.index(old)
 
 
-def _parse_time(value) -> datetime | None:
-    """A `range` bound as a naive UTC time (file times from path tokens are UTC); an offset converts."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.replace(tzinfo=None)
 
 
 def _empty_note(files: list[FileInfo]) -> str:

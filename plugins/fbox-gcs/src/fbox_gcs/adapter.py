@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from featherbox.file_sources.adapter import FileAdapter, file_adapter_schema
+from featherbox.file_sources.adapter import FileAdapter
+from featherbox.file_sources.schema import file_adapter_schema
 
 from fbox_gcs.connection import CONFIG_PROPERTIES, GCSSettings
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from featherbox.file_sources.adapter import FileAdapter, file_adapter_schema
+from featherbox.file_sources.adapter import FileAdapter
+from featherbox.file_sources.schema import file_adapter_schema
 from featherbox.file_sources.template import file_template
 
 
