@@ -181,14 +181,18 @@ class Workspace:
 
         return select_nodes(self.graph, selectors) if selectors else None
 
-    def plan(self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None, moved=None):
+    def plan(
+        self, con, selectors: list[str] = (), full_refresh: bool | set[str] = False, objects=None, moved=None, versions=None,
+    ):
         """(plan, current versions); `objects`: the lake's `LakeObjects`, read here when not given;
-        `moved`: the layout moves this run made (None: list the moves a run would make)."""
+        `moved`: the layout moves this run made (None: list the moves a run would make); `versions`:
+        the nodes' current versions, when the caller has just read them."""
         from featherbox.state.objects import LakeObjects
         from featherbox.plan.planner import make_plan
         from featherbox.state.versions import current_versions
 
-        versions = current_versions(con, objects if objects is not None else LakeObjects.read(con, self.backends.database))
+        if versions is None:
+            versions = current_versions(con, objects if objects is not None else LakeObjects.read(con, self.backends.database))
         self._known_versions = versions
         plan = make_plan(self.graph, self.backends.adapters, versions, con, self.selection(list(selectors)), full_refresh)
         if moved is None:
@@ -229,12 +233,14 @@ class Workspace:
             lock.release()
         return applied, moves
 
-    def move_legacy_tables(self, con, objects, run_id: str):
-        """Move adapter tables from layout 1 to layout 2 (one transaction); the moves made."""
+    def move_legacy_tables(self, con, objects, run_id: str, versions=None):
+        """Move adapter tables from layout 1 to layout 2 (one transaction); the moves made.
+        `versions`: the nodes' current versions, read here when not given."""
         from featherbox.state.layout import apply_moves
         from featherbox.state.versions import current_versions
 
-        versions = current_versions(con, objects)
+        if versions is None:
+            versions = current_versions(con, objects)
         moves = self._layout_moves(versions)
         apply_moves(con, objects, versions, moves, run_id)
         return moves
@@ -336,8 +342,10 @@ class Workspace:
         history = self.history(con)
         try:
             history.clear_summary()
-            moved = self.move_legacy_tables(con, objects, run_id)
-            plan, versions = self.plan(con, selectors, full_refresh, objects, moved)
+            versions = current_versions(con, objects)
+            moved = self.move_legacy_tables(con, objects, run_id, versions)
+            # moves re-record the moved adapters' versions: read them again only then
+            plan, versions = self.plan(con, selectors, full_refresh, objects, moved, None if moved else versions)
             on_plan(plan)
             history.start_run(run_id, command, socket.gethostname(), os.getpid())
             for move in moved:
