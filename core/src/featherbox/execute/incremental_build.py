@@ -59,12 +59,17 @@ class ChangeFeeds:
             del self.known[key]
 
     def cleanup(self) -> None:
-        for name in reversed(self.temps):
-            try:
-                self.cursor.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(name)}")
-            except Exception:  # the transaction failed: the temp tables go with the cursor
-                return
+        drop_temps(self.cursor, [("TABLE", name) for name in self.temps])
         self.temps.clear()
+
+
+def drop_temps(cursor, temps: list[tuple[str, str]]) -> None:
+    """Drop the temp objects `temps` ((kind, name), newest last) of `cursor`, newest first."""
+    for kind, name in reversed(temps):
+        try:
+            cursor.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
+        except Exception:  # the transaction failed: the temp objects go with the cursor
+            return
 
 
 def key_columns(spec: ModelSpec) -> list[str]:
@@ -109,11 +114,7 @@ class IncrementalBuild:
     def cleanup(self) -> None:
         if self.own_feeds:
             self.feeds.cleanup()
-        for kind, name in reversed(self.temps):
-            try:
-                self.cursor.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
-            except Exception:  # the transaction failed: the temp objects go with the cursor
-                return
+        drop_temps(self.cursor, self.temps)
 
     def run(self) -> tuple[int, str]:
         spec = self.spec
